@@ -1,0 +1,154 @@
+/**
+ * The one contract between the web process (relay/) and the worker process (workers/): Redis key
+ * names, pub/sub channels, queue and job names, job payloads and the reply encoding. Either side
+ * could be rewritten in another language from this file alone; docs/ARCHITECTURE.md describes the
+ * same structures in prose.
+ *
+ * @module
+ */
+import type { Filter } from "./nostr/filter.ts";
+
+/** Redis key and channel names, all under an optional prefix (REDIS_PREFIX). */
+export function redisKeys(prefix = "") {
+  const p = prefix;
+  return {
+    /** SET of live connection ids. */
+    connections: `${p}connections`,
+    /** SET of subscription ids of one connection. */
+    clientReqs: (cid: string) => `${p}client_reqs:${cid}`,
+    /** HASH `<cid>:<sid>` → JSON array of filters. */
+    subscriptions: `${p}subscriptions`,
+    /** HASH cid → authenticated pubkey (the last one when several). */
+    authentications: `${p}authentications`,
+    /** HASH cid → auth level 0..4. */
+    authorizations: `${p}authorizations`,
+    /** HASH cid → id of the kind-22242 event that authenticated it. */
+    connectionsAuthenticators: `${p}connections_authenticators`,
+    /** HASH cid → messages received. */
+    requests: `${p}requests`,
+    /** HASH cid → bytes received. */
+    incomingTraffic: `${p}incoming_traffic`,
+    /** HASH cid → bytes sent. */
+    outgoingTraffic: `${p}outgoing_traffic`,
+    /** HASH cid → client IP. */
+    connectionsIps: `${p}connections_ips`,
+    /** HASH cid → connect time (unix seconds). */
+    connectionsStarts: `${p}connections_starts`,
+    /** STRING, TTL = auth window: a kind-22242 event already used (value: cid, "" once closed). */
+    events22242: (id: string) => `${p}events22242:${id}`,
+    /** STRING "1" while new connections are refused. */
+    maintenance: `${p}maintenance`,
+    /** SET of IPs exempt from rate limiting. */
+    unlimitedIps: `${p}unlimited_ips`,
+    /** STRING; empty or 0 = unlimited. */
+    maxAllowedConnections: `${p}max_allowed_connections`,
+    /** ZSET per IP: one member per message, scored by time in ms (sliding window). */
+    rateLimit: (ip: string) => `${p}requests:${ip}`,
+    /** HASH web node id → last heartbeat (ms); connections of a node gone silent are swept. */
+    nodes: `${p}nodes`,
+    /** Channel of replies for one connection (see `encodeReply`). */
+    connectionChannel: (cid: string) => `${p}events:${cid}`,
+    /** Pattern a web node subscribes to for all of its connections. */
+    nodeChannelPattern: (nodeId: string) => `${p}events:${nodeId}*`,
+    /** Channel carrying every accepted event once (canonical JSON) for live matching. */
+    liveChannel: `${p}live`,
+    /** BullMQ key prefix. */
+    bullPrefix: `${p}bull`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** The connection-scoped hashes, removed together when a connection ends. */
+export function connectionHashes(k: RedisKeys): string[] {
+  return [
+    k.authentications,
+    k.authorizations,
+    k.connectionsAuthenticators,
+    k.requests,
+    k.incomingTraffic,
+    k.outgoingTraffic,
+    k.connectionsIps,
+    k.connectionsStarts,
+  ];
+}
+
+/** Length of the web node id that starts every connection id it assigns. */
+export const NODE_ID_LENGTH = 8;
+
+/** The node id embedded in a connection id. */
+export function nodeOf(cid: string): string {
+  return cid.slice(0, NODE_ID_LENGTH);
+}
+
+/** Queue names (BullMQ). */
+export const QUEUES = {
+  /** EVENT → NewEvent */
+  event: "nostr-event",
+  /** REQ → NewSubscription */
+  req: "nostr-req",
+  /** COUNT → CountRequest */
+  count: "nostr-count",
+  /** Periodic work: NIP-40 purge, connection sweep. */
+  housekeeping: "nostr-housekeeping",
+} as const;
+
+/** Job names. */
+export const JOBS = {
+  newEvent: "NewEvent",
+  newSubscription: "NewSubscription",
+  countRequest: "CountRequest",
+  purgeExpired: "PurgeExpired",
+  sweepConnections: "SweepConnections",
+} as const;
+
+/** Who is asking, as the web process knows it when it enqueues. */
+export interface Requester {
+  /** Connection id (replies go to its channel). */
+  cid: string;
+  /** Pubkeys this connection has authenticated (NIP-42), for DM privacy and NIP-70. */
+  authed: string[];
+}
+
+/** NewEvent: store (or reject) one event, then answer OK. */
+export interface NewEventJob extends Requester {
+  /** Canonical JSON of the event; schema and id were checked by the web process. */
+  event: string;
+}
+
+/** NewSubscription: query stored events for a REQ, answer them and EOSE. */
+export interface NewSubscriptionJob extends Requester {
+  sid: string;
+  filters: Filter[];
+}
+
+/** CountRequest: answer COUNT. */
+export interface CountRequestJob extends Requester {
+  sid: string;
+  filters: Filter[];
+}
+
+/**
+ * A reply published on a connection's channel: a JSON header line, then payload lines.
+ * - `send`: each payload line is a complete wire message, forwarded verbatim.
+ * - `events`: each payload line is a stored event (canonical JSON) for subscription `sid`;
+ *   `eose` marks the last batch of the stored phase.
+ * - `closed`: the subscription ended on the worker side (query failed); `reason` has a prefix.
+ * - `close`: close the websocket with `code` and `reason`.
+ */
+export type ReplyHeader =
+  | { op: "send" }
+  | { op: "events"; sid: string; eose: boolean }
+  | { op: "closed"; sid: string; reason: string }
+  | { op: "close"; code: number; reason: string };
+
+/** Encodes a reply for `PUBLISH`. Payload lines must not contain "\n" (JSON never does). */
+export function encodeReply(header: ReplyHeader, lines: string[] = []): string {
+  return lines.length ? `${JSON.stringify(header)}\n${lines.join("\n")}` : JSON.stringify(header);
+}
+
+/** Decodes a reply published on a connection channel. */
+export function decodeReply(message: string): { header: ReplyHeader; lines: string[] } {
+  const parts = message.split("\n");
+  const header = JSON.parse(parts[0]!) as ReplyHeader;
+  return { header, lines: parts.slice(1) };
+}
