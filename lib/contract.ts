@@ -118,6 +118,11 @@ export interface NewEventJob extends Requester {
 /** NewSubscription: query stored events for a REQ, answer them and EOSE. */
 export interface NewSubscriptionJob extends Requester {
   sid: string;
+  /**
+   * Generation of this sid on the connection (a re-REQ with the same id increments it); echoed
+   * in the replies so that results of a replaced subscription are dropped.
+   */
+  gen: number;
   filters: Filter[];
 }
 
@@ -133,12 +138,13 @@ export interface CountRequestJob extends Requester {
  * - `events`: each payload line is a stored event (canonical JSON) for subscription `sid`;
  *   `eose` marks the last batch of the stored phase.
  * - `closed`: the subscription ended on the worker side (query failed); `reason` has a prefix.
+ *   `events` and `closed` echo the `gen` of the NewSubscription job they answer.
  * - `close`: close the websocket with `code` and `reason`.
  */
 export type ReplyHeader =
   | { op: "send" }
-  | { op: "events"; sid: string; eose: boolean }
-  | { op: "closed"; sid: string; reason: string }
+  | { op: "events"; sid: string; gen: number; eose: boolean }
+  | { op: "closed"; sid: string; gen: number; reason: string }
   | { op: "close"; code: number; reason: string };
 
 /** Encodes a reply for `PUBLISH`. Payload lines must not contain "\n" (JSON never does). */
