@@ -8,15 +8,8 @@
 import { z } from "zod";
 import { LEVELS } from "./log.ts";
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-const bool = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
-  if (typeof v === "boolean") return v;
-  const s = v.trim().toLowerCase();
-  if (["1", "true", "yes", "on"].includes(s)) return true;
-  if (["0", "false", "no", "off", ""].includes(s)) return false;
-  ctx.addIssue({ code: "custom", message: `expected true or false, got "${v}"` });
-  return z.NEVER;
-});
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max);
 const words = z.string().transform((s) => s.split(/[\s,]+/).filter(Boolean));
 const kindList = z.string().transform((s, ctx) => {
   const out: number[] = [];
@@ -30,7 +23,10 @@ const kindList = z.string().transform((s, ctx) => {
   }
   return out;
 });
-const wsUrl = z.string().refine((s) => /^wss?:\/\/[^\s/]+/.test(s), "expected a ws:// or wss:// URL");
+const wsUrl = z.string().refine(
+  (s) => /^wss?:\/\/[^\s/]+/.test(s),
+  "expected a ws:// or wss:// URL",
+);
 
 interface Setting<T extends z.ZodType> {
   /** Environment variables, first found wins (our name first, then the original's). */
@@ -48,21 +44,43 @@ function setting<T extends z.ZodType>(s: Setting<T>): Setting<T> {
 
 /** Every boot setting: the table the admin configuration page shows read-only. */
 export const SETTINGS = {
-  port: setting({ env: ["PORT"], schema: int(0, 65535), default: "3000", desc: "HTTP/WebSocket port of the web process" }),
-  hostname: setting({ env: ["HOST"], schema: z.string(), default: "0.0.0.0", desc: "Interface the web process listens on" }),
+  port: setting({
+    env: ["PORT"],
+    schema: int(0, 65535),
+    default: "3000",
+    desc: "HTTP/WebSocket port of the web process",
+  }),
+  hostname: setting({
+    env: ["HOST"],
+    schema: z.string(),
+    default: "0.0.0.0",
+    desc: "Interface the web process listens on",
+  }),
   databaseUrl: setting({
     env: ["DATABASE_URL"],
     schema: z.string(),
     default: "",
-    desc: "PostgreSQL URL; when empty it is built from POSTGRES_* (user, password, host, port, database)",
+    desc:
+      "PostgreSQL URL; when empty it is built from POSTGRES_* (user, password, host, port, database)",
   }),
-  databasePool: setting({ env: ["DATABASE_POOL", "POSTGRES_POOL"], schema: int(1, 500), default: "10", desc: "PostgreSQL connections per process" }),
-  redisUrl: setting({ env: ["REDIS_URL"], schema: z.string(), default: "redis://127.0.0.1:6379", desc: "Redis URL (state, queues, pub/sub)" }),
+  databasePool: setting({
+    env: ["DATABASE_POOL", "POSTGRES_POOL"],
+    schema: int(1, 500),
+    default: "10",
+    desc: "PostgreSQL connections per process",
+  }),
+  redisUrl: setting({
+    env: ["REDIS_URL"],
+    schema: z.string(),
+    default: "redis://127.0.0.1:6379",
+    desc: "Redis URL (state, queues, pub/sub)",
+  }),
   redisPrefix: setting({
     env: ["REDIS_PREFIX"],
     schema: z.string().regex(/^[A-Za-z0-9_.-]*$/),
     default: "",
-    desc: "Prefix for every Redis key, channel and queue (lets several relays or test runs share one Redis)",
+    desc:
+      "Prefix for every Redis key, channel and queue (lets several relays or test runs share one Redis)",
   }),
   relayUrl: setting({
     env: ["RELAY_URL", "NIP_42_43_SELF_URL"],
@@ -70,30 +88,110 @@ export const SETTINGS = {
     default: "ws://localhost:3000",
     desc: "Public websocket URL of the relay (NIP-11, NIP-42 relay tag)",
   }),
-  logLevel: setting({ env: ["LOG_LEVEL"], schema: z.enum(LEVELS), default: "info", desc: "debug, info, warn or error" }),
+  logLevel: setting({
+    env: ["LOG_LEVEL"],
+    schema: z.enum(LEVELS),
+    default: "info",
+    desc: "debug, info, warn or error",
+  }),
 
-  relayName: setting({ env: ["NIP_11_RELAY_NAME"], schema: z.string(), default: "", desc: "NIP-11 name" }),
-  relayDescription: setting({ env: ["NIP_11_RELAY_DESCRIPTION"], schema: z.string(), default: "", desc: "NIP-11 description" }),
+  relayName: setting({
+    env: ["NIP_11_RELAY_NAME"],
+    schema: z.string(),
+    default: "",
+    desc: "NIP-11 name",
+  }),
+  relayDescription: setting({
+    env: ["NIP_11_RELAY_DESCRIPTION"],
+    schema: z.string(),
+    default: "",
+    desc: "NIP-11 description",
+  }),
   relayPubkey: setting({
     env: ["NIP_11_RELAY_PUBKEY"],
     schema: z.string().regex(/^([0-9a-f]{64})?$/, "expected 64 lowercase hex chars"),
     default: "",
     desc: "NIP-11 pubkey of the operator",
   }),
-  relayContact: setting({ env: ["NIP_11_RELAY_CONTACT"], schema: z.string(), default: "", desc: "NIP-11 contact" }),
-  relayIcon: setting({ env: ["NIP_11_RELAY_ICON"], schema: z.string(), default: "", desc: "NIP-11 icon URL" }),
-  postingPolicy: setting({ env: ["NIP_11_POSTING_POLICY"], schema: z.string(), default: "", desc: "NIP-11 posting_policy URL" }),
-  relayCountries: setting({ env: ["NIP_11_RELAY_COUNTRIES"], schema: words, default: "", desc: "NIP-11 relay_countries, space separated" }),
-  languageTags: setting({ env: ["NIP_11_LANGUAGE_TAGS"], schema: words, default: "", desc: "NIP-11 language_tags, space separated" }),
-  relayTags: setting({ env: ["NIP_11_TAGS"], schema: words, default: "", desc: "NIP-11 tags, space separated" }),
+  relayContact: setting({
+    env: ["NIP_11_RELAY_CONTACT"],
+    schema: z.string(),
+    default: "",
+    desc: "NIP-11 contact",
+  }),
+  relayIcon: setting({
+    env: ["NIP_11_RELAY_ICON"],
+    schema: z.string(),
+    default: "",
+    desc: "NIP-11 icon URL",
+  }),
+  postingPolicy: setting({
+    env: ["NIP_11_POSTING_POLICY"],
+    schema: z.string(),
+    default: "",
+    desc: "NIP-11 posting_policy URL",
+  }),
+  relayCountries: setting({
+    env: ["NIP_11_RELAY_COUNTRIES"],
+    schema: words,
+    default: "",
+    desc: "NIP-11 relay_countries, space separated",
+  }),
+  languageTags: setting({
+    env: ["NIP_11_LANGUAGE_TAGS"],
+    schema: words,
+    default: "",
+    desc: "NIP-11 language_tags, space separated",
+  }),
+  relayTags: setting({
+    env: ["NIP_11_TAGS"],
+    schema: words,
+    default: "",
+    desc: "NIP-11 tags, space separated",
+  }),
 
-  maxSubscriptions: setting({ env: ["NIP_11_MAX_SUBSCRIPTIONS"], schema: int(1, 10000), default: "20", desc: "Open subscriptions per connection" }),
-  maxFilters: setting({ env: ["NIP_11_MAX_FILTERS"], schema: int(1, 1000), default: "100", desc: "Filters per REQ or COUNT" }),
-  maxEventTags: setting({ env: ["NIP_11_MAX_EVENT_TAGS"], schema: int(1, 100000), default: "2500", desc: "Tags per event" }),
-  maxContentLength: setting({ env: ["NIP_11_MAX_CONTENT_LENGTH"], schema: int(1), default: "65536", desc: "Characters of event content" }),
-  maxMessageLength: setting({ env: ["NIP_11_MAX_MESSAGE_LENGTH"], schema: int(256), default: "262144", desc: "Bytes of one websocket message" }),
-  maxLimit: setting({ env: ["NIP_11_MAX_FILTER_LIMIT"], schema: int(1, 100000), default: "1000", desc: "Cap on a filter's limit" }),
-  defaultLimit: setting({ env: ["DEFAULT_FILTER_LIMIT"], schema: int(1, 100000), default: "500", desc: "Limit of a filter that names none" }),
+  maxSubscriptions: setting({
+    env: ["NIP_11_MAX_SUBSCRIPTIONS"],
+    schema: int(1, 10000),
+    default: "20",
+    desc: "Open subscriptions per connection",
+  }),
+  maxFilters: setting({
+    env: ["NIP_11_MAX_FILTERS"],
+    schema: int(1, 1000),
+    default: "100",
+    desc: "Filters per REQ or COUNT",
+  }),
+  maxEventTags: setting({
+    env: ["NIP_11_MAX_EVENT_TAGS"],
+    schema: int(1, 100000),
+    default: "2500",
+    desc: "Tags per event",
+  }),
+  maxContentLength: setting({
+    env: ["NIP_11_MAX_CONTENT_LENGTH"],
+    schema: int(1),
+    default: "65536",
+    desc: "Characters of event content",
+  }),
+  maxMessageLength: setting({
+    env: ["NIP_11_MAX_MESSAGE_LENGTH"],
+    schema: int(256),
+    default: "262144",
+    desc: "Bytes of one websocket message",
+  }),
+  maxLimit: setting({
+    env: ["NIP_11_MAX_FILTER_LIMIT"],
+    schema: int(1, 100000),
+    default: "1000",
+    desc: "Cap on a filter's limit",
+  }),
+  defaultLimit: setting({
+    env: ["DEFAULT_FILTER_LIMIT"],
+    schema: int(1, 100000),
+    default: "500",
+    desc: "Limit of a filter that names none",
+  }),
   createdAtUpperLimit: setting({
     env: ["CREATED_AT_UPPER_LIMIT"],
     schema: int(0),
@@ -106,21 +204,37 @@ export const SETTINGS = {
     default: "0",
     desc: "Seconds into the past an event's created_at may be (0 = no check)",
   }),
-  minPow: setting({ env: ["NIP_13_MIN_POW"], schema: int(0, 256), default: "0", desc: "Minimum NIP-13 difficulty (leading zero bits of the id)" }),
+  minPow: setting({
+    env: ["NIP_13_MIN_POW"],
+    schema: int(0, 256),
+    default: "0",
+    desc: "Minimum NIP-13 difficulty (leading zero bits of the id)",
+  }),
   searchLanguage: setting({
     env: ["NIP_50_DEFAULT_LANGUAGE"],
     schema: z.string().regex(/^[a-z_]+$/),
     default: "simple",
     desc: "PostgreSQL text search configuration for NIP-50",
   }),
-  searchKinds: setting({ env: ["NIP_50_CONTENT_SEARCHABLE_KINDS"], schema: kindList, default: "0 1 30023", desc: "Kinds indexed for NIP-50 search" }),
+  searchKinds: setting({
+    env: ["NIP_50_CONTENT_SEARCHABLE_KINDS"],
+    schema: kindList,
+    default: "0 1 30023",
+    desc: "Kinds indexed for NIP-50 search",
+  }),
   countCostThreshold: setting({
     env: ["NIP_45_COUNT_COST_THRESHOLD"],
     schema: int(0),
     default: "0",
-    desc: "Planner cost above which COUNT answers an estimate with approximate:true (0 = always exact)",
+    desc:
+      "Planner cost above which COUNT answers an estimate with approximate:true (0 = always exact)",
   }),
-  queryTimeoutMs: setting({ env: ["QUERY_TIMEOUT_MS"], schema: int(100), default: "10000", desc: "Statement timeout of one REQ or COUNT query" }),
+  queryTimeoutMs: setting({
+    env: ["QUERY_TIMEOUT_MS"],
+    schema: int(100),
+    default: "10000",
+    desc: "Statement timeout of one REQ or COUNT query",
+  }),
   maxOutgoingBytes: setting({
     env: ["MAX_OUTGOING_BYTES"],
     schema: int(65536),
@@ -133,7 +247,12 @@ export const SETTINGS = {
     default: "1200",
     desc: "Close a connection silent for this long (0 = never)",
   }),
-  workerConcurrency: setting({ env: ["WORKER_CONCURRENCY"], schema: int(1, 1000), default: "16", desc: "Jobs a worker process runs at once per queue" }),
+  workerConcurrency: setting({
+    env: ["WORKER_CONCURRENCY"],
+    schema: int(1, 1000),
+    default: "16",
+    desc: "Jobs a worker process runs at once per queue",
+  }),
   expirationSweepSeconds: setting({
     env: ["EXPIRATION_SWEEP_SECONDS"],
     schema: int(1),
@@ -195,7 +314,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   }
   if (!out.databaseUrl) {
     out.databaseUrl = postgresUrl(env);
-    if (env.POSTGRES_HOST || env.POSTGRES_DATABASE || env.POSTGRES_USER) sources.databaseUrl = "POSTGRES_*";
+    if (env.POSTGRES_HOST || env.POSTGRES_DATABASE || env.POSTGRES_USER) {
+      sources.databaseUrl = "POSTGRES_*";
+    }
   }
   if (problems.length) throw new ConfigError(problems);
   out.sources = Object.freeze(sources);

@@ -10,14 +10,22 @@ import postgres from "postgres";
 export type Sql = postgres.Sql;
 
 /** Opens a connection pool. `max` connections; notices are not logged. */
-export function connectPostgres(url: string, options: { max?: number; appName?: string } = {}): Sql {
+export function connectPostgres(
+  url: string,
+  options: { max?: number; appName?: string } = {},
+): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
     connection: { application_name: options.appName ?? "nostr-relay" },
     // bigint columns come back as JS numbers: created_at and row ids fit in 2^53.
     types: {
-      bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+      bigint: {
+        to: 20,
+        from: [20],
+        serialize: (x: number) => String(x),
+        parse: (x: string) => Number(x),
+      },
     },
     transform: { undefined: null },
   });

@@ -7,7 +7,10 @@ import { Redis } from "ioredis";
 export { Redis };
 
 /** Opens an ioredis connection; `lazy` ones connect on first command. */
-export function connectRedis(url: string, options: { name?: string; forBullmq?: boolean } = {}): Redis {
+export function connectRedis(
+  url: string,
+  options: { name?: string; forBullmq?: boolean } = {},
+): Redis {
   return new Redis(url, {
     connectionName: options.name,
     maxRetriesPerRequest: options.forBullmq ? null : 20,

@@ -41,7 +41,9 @@ export class TestClient {
     const ws = new WebSocket(url);
     await new Promise<void>((resolve, reject) => {
       ws.addEventListener("open", () => resolve(), { once: true });
-      ws.addEventListener("error", () => reject(new Error(`Cannot connect: ${url}`)), { once: true });
+      ws.addEventListener("error", () => reject(new Error(`Cannot connect: ${url}`)), {
+        once: true,
+      });
     });
     return new TestClient(ws);
   }
@@ -70,7 +72,13 @@ export class TestClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`Timed out after ${ms} ms waiting for a frame; got ${JSON.stringify(this.frames.slice(-5))}`));
+        reject(
+          new Error(
+            `Timed out after ${ms} ms waiting for a frame; got ${
+              JSON.stringify(this.frames.slice(-5))
+            }`,
+          ),
+        );
       }, ms);
       const done = (f: Frame) => {
         clearTimeout(timer);
@@ -93,7 +101,10 @@ export class TestClient {
   }
 
   /** Sends REQ and collects stored events until EOSE (or a CLOSED, returned as `closed`). */
-  async req(sid: string, ...filters: unknown[]): Promise<{ events: NostrEvent[]; closed?: string }> {
+  async req(
+    sid: string,
+    ...filters: unknown[]
+  ): Promise<{ events: NostrEvent[]; closed?: string }> {
     const start = this.frames.length;
     this.send(["REQ", sid, ...filters]);
     const end = await this.next((f) => (f[0] === "EOSE" || f[0] === "CLOSED") && f[1] === sid);
@@ -145,12 +156,14 @@ export function signer(): Signer {
     sk,
     pubkey: getPublicKey(sk),
     sign(t) {
-      return finalizeEvent({
+      const e = finalizeEvent({
         kind: t.kind ?? 1,
         tags: t.tags ?? [],
         content: t.content ?? "",
         created_at: t.created_at ?? ++clock,
-      }, sk) as NostrEvent;
+      }, sk);
+      // A plain object: nostr-tools marks its events with a symbol property.
+      return JSON.parse(JSON.stringify(e));
     },
   };
 }

@@ -8,7 +8,7 @@ import { type Config, loadConfig } from "../lib/config.ts";
 import { connectPostgres, ensureDatabase, migrate, readMigrations, type Sql } from "../lib/db.ts";
 import { createLogger, type Level } from "../lib/log.ts";
 import { connectRedis, type Redis } from "../lib/redis.ts";
-import { redisKeys, type RedisKeys } from "../lib/contract.ts";
+import { type RedisKeys, redisKeys } from "../lib/contract.ts";
 import { startWeb, type WebHandle } from "../relay/server.ts";
 import { startWorker, type WorkerHandle } from "../workers/worker.ts";
 

@@ -10,7 +10,10 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    await using relay = await startRelay({ NIP_11_MAX_MESSAGE_LENGTH: "4096", NIP_11_MAX_FILTERS: "3" });
+    await using relay = await startRelay({
+      NIP_11_MAX_MESSAGE_LENGTH: "4096",
+      NIP_11_MAX_FILTERS: "3",
+    });
     await using c = await TestClient.connect(relay.url);
     const alice = signer();
     const kept = alice.sign({ content: "survivor" });
@@ -19,11 +22,19 @@ Deno.test({
     const notices: [string, string | Uint8Array, RegExp][] = [
       ["text that is not JSON", "hello", /^invalid: message is not valid JSON$/],
       ["truncated JSON", '["REQ", "x", {', /^invalid: message is not valid JSON$/],
-      ["a JSON object", '{"REQ": 1}', /^invalid: message must be a JSON array starting with a command$/],
+      [
+        "a JSON object",
+        '{"REQ": 1}',
+        /^invalid: message must be a JSON array starting with a command$/,
+      ],
       ["an empty array", "[]", /^invalid: message must be a JSON array starting with a command$/],
       ["an unknown command", '["PING"]', /^invalid: unknown command "PING"$/],
       ["a binary frame", new Uint8Array([1, 2, 3]), /^invalid: binary messages are not supported$/],
-      ["an oversized frame", JSON.stringify(["EVENT", { content: "x".repeat(5000) }]), /^invalid: message is \d+ bytes, the maximum is 4096$/],
+      [
+        "an oversized frame",
+        JSON.stringify(["EVENT", { content: "x".repeat(5000) }]),
+        /^invalid: message is \d+ bytes, the maximum is 4096$/,
+      ],
       ["EVENT without an object", '["EVENT"]', /^invalid: /],
       ["REQ with a numeric id", '["REQ", 5, {}]', /^invalid: /],
       ["CLOSE without an id", '["CLOSE"]', /^invalid: /],
@@ -39,7 +50,12 @@ Deno.test({
 
     await t.step("an EVENT with a wrongly typed field gets OK false invalid:", async () => {
       const e = alice.sign({ content: "x" });
-      for (const bad of [{ ...e, kind: "1" }, { ...e, created_at: -1 }, { ...e, tags: [[1]] }, { ...e, sig: "zz" }]) {
+      for (
+        const bad of [{ ...e, kind: "1" }, { ...e, created_at: -1 }, { ...e, tags: [[1]] }, {
+          ...e,
+          sig: "zz",
+        }]
+      ) {
         c.send(["EVENT", bad]);
         const ok = await c.ok(e.id);
         assert.equal(ok[2], false);
@@ -51,10 +67,18 @@ Deno.test({
     });
 
     const closed: [string, unknown[], RegExp][] = [
-      ["a 65-character id", ["REQ", "x".repeat(65), {}], /^invalid: subscription id must be 1 to 64 characters$/],
+      [
+        "a 65-character id",
+        ["REQ", "x".repeat(65), {}],
+        /^invalid: subscription id must be 1 to 64 characters$/,
+      ],
       ["an empty id", ["REQ", "", {}], /^invalid: subscription id must be 1 to 64 characters$/],
       ["no filter", ["REQ", "nf"], /^invalid: REQ needs at least one filter$/],
-      ["too many filters", ["REQ", "tm", {}, {}, {}, {}], /^invalid: too many filters, the maximum is 3$/],
+      [
+        "too many filters",
+        ["REQ", "tm", {}, {}, {}, {}],
+        /^invalid: too many filters, the maximum is 3$/,
+      ],
       ["a short id in ids", ["REQ", "ids", { ids: ["abc"] }], /^invalid: /],
       ["an uppercase author", ["REQ", "au", { authors: ["A".repeat(64)] }], /^invalid: /],
       ["a negative kind", ["REQ", "k", { kinds: [-1] }], /^invalid: /],

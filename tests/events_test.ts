@@ -26,7 +26,8 @@ Deno.test({
       const again = await c.publish(e);
       assert.equal(again[2], false);
       assert.match(again[3], /^duplicate: /);
-      const [{ n }] = await relay.sql`select count(*)::int as n from events where event_id = decode(${e.id}, 'hex')`;
+      const [{ n }] = await relay
+        .sql`select count(*)::int as n from events where event_id = decode(${e.id}, 'hex')`;
       assert.equal(n, 1);
     });
 
@@ -73,13 +74,18 @@ Deno.test({
       assert.deepEqual(events.map((e) => e.id), [low.id]);
     });
 
-    await t.step("addressable kinds are replaced per d tag; a missing d equals d=\"\"", async () => {
+    await t.step('addressable kinds are replaced per d tag; a missing d equals d=""', async () => {
       const at = now() - 40;
       const x1 = alice.sign({ kind: 30023, tags: [["d", "x"]], content: "x1", created_at: at });
       const y1 = alice.sign({ kind: 30023, tags: [["d", "y"]], content: "y1", created_at: at });
       const x2 = alice.sign({ kind: 30023, tags: [["d", "x"]], content: "x2", created_at: at + 1 });
       const e1 = alice.sign({ kind: 30023, content: "no d", created_at: at });
-      const e2 = alice.sign({ kind: 30023, tags: [["d", ""]], content: "empty d", created_at: at + 1 });
+      const e2 = alice.sign({
+        kind: 30023,
+        tags: [["d", ""]],
+        content: "empty d",
+        created_at: at + 1,
+      });
       for (const e of [x1, y1, x2, e1, e2]) assert.equal((await c.publish(e))[2], true, e.content);
       const { events } = await c.req("r2", { authors: [alice.pubkey], kinds: [30023] });
       assert.deepEqual(new Set(events.map((e) => e.id)), new Set([x2.id, y1.id, e2.id]));
@@ -123,7 +129,11 @@ Deno.test({
       const at = now() - 30;
       const v = bob.sign({ kind: 30000, tags: [["d", "list"]], created_at: at });
       await c.publish(v);
-      const del = bob.sign({ kind: 5, tags: [["a", `30000:${bob.pubkey}:list`]], created_at: at + 5 });
+      const del = bob.sign({
+        kind: 5,
+        tags: [["a", `30000:${bob.pubkey}:list`]],
+        created_at: at + 5,
+      });
       assert.equal((await c.publish(del))[2], true);
       assert.deepEqual((await c.req("r6", { authors: [bob.pubkey], kinds: [30000] })).events, []);
       const older = bob.sign({ kind: 30000, tags: [["d", "list"]], created_at: at + 2 });
@@ -159,12 +169,15 @@ Deno.test({
       assert.match(ok[3], /^invalid: created_at/);
     });
 
-    await t.step("NIP-70: a protected event from an unauthenticated connection is refused", async () => {
-      const e = alice.sign({ tags: [["-"]] });
-      const ok = await c.publish(e);
-      assert.equal(ok[2], false);
-      assert.match(ok[3], /^auth-required: /);
-    });
+    await t.step(
+      "NIP-70: a protected event from an unauthenticated connection is refused",
+      async () => {
+        const e = alice.sign({ tags: [["-"]] });
+        const ok = await c.publish(e);
+        assert.equal(ok[2], false);
+        assert.match(ok[3], /^auth-required: /);
+      },
+    );
   },
 });
 
@@ -183,7 +196,11 @@ Deno.test({
     assert.match(ok[3], /^pow: /);
     let strong = alice.sign({ content: "strong", tags: [["nonce", "0", "8"]] });
     for (let n = 1; !strong.id.startsWith("00"); n++) {
-      strong = alice.sign({ content: "strong", tags: [["nonce", String(n), "8"]], created_at: strong.created_at });
+      strong = alice.sign({
+        content: "strong",
+        tags: [["nonce", String(n), "8"]],
+        created_at: strong.created_at,
+      });
     }
     assert.deepEqual(await c.publish(strong), ["OK", strong.id, true, ""]);
   },

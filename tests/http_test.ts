@@ -18,7 +18,9 @@ Deno.test({
       assert.ok(res.headers.get("access-control-allow-methods"));
       const doc = await res.json();
       assert.equal(doc.name, "Test relay");
-      for (const nip of [1, 9, 11, 40, 45, 50]) assert.ok(doc.supported_nips.includes(nip), `NIP-${nip}`);
+      for (const nip of [1, 9, 11, 40, 45, 50]) {
+        assert.ok(doc.supported_nips.includes(nip), `NIP-${nip}`);
+      }
       assert.equal(doc.supported_nips.includes(43), false);
       assert.equal(doc.limitation.max_subscriptions, relay.config.maxSubscriptions);
       assert.equal(doc.limitation.max_message_length, relay.config.maxMessageLength);
@@ -38,24 +40,27 @@ Deno.test({
       await res.body?.cancel();
     });
 
-    await t.step("a connection's Redis state exists while open and is removed on close", async () => {
-      const c = await TestClient.connect(relay.url);
-      await c.req("s1", { kinds: [1] });
-      const [cid] = await relay.redis.smembers(relay.keys.connections);
-      assert.ok(cid);
-      assert.deepEqual(await relay.redis.smembers(relay.keys.clientReqs(cid)), ["s1"]);
-      assert.ok(await relay.redis.hget(relay.keys.subscriptions, `${cid}:s1`));
-      assert.equal(await relay.redis.hget(relay.keys.connectionsIps, cid), "127.0.0.1");
-      assert.ok(await relay.redis.hget(relay.keys.connectionsStarts, cid));
-      await c.close();
-      const deadline = Date.now() + 5000;
-      while (await relay.redis.sismember(relay.keys.connections, cid) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      assert.equal(await relay.redis.sismember(relay.keys.connections, cid), 0);
-      assert.equal(await relay.redis.exists(relay.keys.clientReqs(cid)), 0);
-      assert.equal(await relay.redis.hget(relay.keys.subscriptions, `${cid}:s1`), null);
-      assert.equal(await relay.redis.hget(relay.keys.connectionsIps, cid), null);
-    });
+    await t.step(
+      "a connection's Redis state exists while open and is removed on close",
+      async () => {
+        const c = await TestClient.connect(relay.url);
+        await c.req("s1", { kinds: [1] });
+        const [cid] = await relay.redis.smembers(relay.keys.connections);
+        assert.ok(cid);
+        assert.deepEqual(await relay.redis.smembers(relay.keys.clientReqs(cid)), ["s1"]);
+        assert.ok(await relay.redis.hget(relay.keys.subscriptions, `${cid}:s1`));
+        assert.equal(await relay.redis.hget(relay.keys.connectionsIps, cid), "127.0.0.1");
+        assert.ok(await relay.redis.hget(relay.keys.connectionsStarts, cid));
+        await c.close();
+        const deadline = Date.now() + 5000;
+        while (await relay.redis.sismember(relay.keys.connections, cid) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal(await relay.redis.sismember(relay.keys.connections, cid), 0);
+        assert.equal(await relay.redis.exists(relay.keys.clientReqs(cid)), 0);
+        assert.equal(await relay.redis.hget(relay.keys.subscriptions, `${cid}:s1`), null);
+        assert.equal(await relay.redis.hget(relay.keys.connectionsIps, cid), null);
+      },
+    );
   },
 });

@@ -9,7 +9,10 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    await using relay = await startRelay({ NIP_11_MAX_SUBSCRIPTIONS: "5", NIP_11_MAX_FILTER_LIMIT: "50" });
+    await using relay = await startRelay({
+      NIP_11_MAX_SUBSCRIPTIONS: "5",
+      NIP_11_MAX_FILTER_LIMIT: "50",
+    });
     await using c = await TestClient.connect(relay.url);
     const alice = signer();
     const bob = signer();
@@ -31,13 +34,26 @@ Deno.test({
     });
 
     await t.step("authors, kinds and ids filters", async () => {
-      assert.deepEqual(ids((await c.req("a", { authors: [alice.pubkey], kinds: [1] })).events), ["n8", "n6", "n4", "n2", "n0"]);
-      assert.deepEqual(ids((await c.req("i", { ids: [notes[3]!.id, notes[7]!.id] })).events), ["n7", "n3"]);
+      assert.deepEqual(ids((await c.req("a", { authors: [alice.pubkey], kinds: [1] })).events), [
+        "n8",
+        "n6",
+        "n4",
+        "n2",
+        "n0",
+      ]);
+      assert.deepEqual(ids((await c.req("i", { ids: [notes[3]!.id, notes[7]!.id] })).events), [
+        "n7",
+        "n3",
+      ]);
       assert.deepEqual((await c.req("k", { kinds: [7], since: base })).events, []);
     });
 
     await t.step("since and until are inclusive", async () => {
-      assert.deepEqual(ids((await c.req("w", { since: base + 3, until: base + 5 })).events), ["n5", "n4", "n3"]);
+      assert.deepEqual(ids((await c.req("w", { since: base + 3, until: base + 5 })).events), [
+        "n5",
+        "n4",
+        "n3",
+      ]);
     });
 
     await t.step("two tag conditions in one filter AND together", async () => {
@@ -53,20 +69,29 @@ Deno.test({
     });
 
     await t.step("limit takes the newest n; limit 0 returns no stored events", async () => {
-      assert.deepEqual(ids((await c.req("l", { kinds: [1], since: base, limit: 3 })).events), ["n9", "n8", "n7"]);
+      assert.deepEqual(ids((await c.req("l", { kinds: [1], since: base, limit: 3 })).events), [
+        "n9",
+        "n8",
+        "n7",
+      ]);
       assert.deepEqual((await c.req("l0", { kinds: [1], limit: 0 })).events, []);
     });
 
     await t.step("limit is clamped to max_limit", async () => {
       const many: NostrEvent[] = [];
-      for (let i = 0; i < 60; i++) many.push(alice.sign({ kind: 1111, created_at: base + 100 + i }));
+      for (let i = 0; i < 60; i++) {
+        many.push(alice.sign({ kind: 1111, created_at: base + 100 + i }));
+      }
       for (const e of many) c.send(["EVENT", e]);
       for (const e of many) await c.ok(e.id);
       assert.equal((await c.req("cap", { kinds: [1111], limit: 500 })).events.length, 50);
     });
 
     await t.step("several filters OR together without duplicates", async () => {
-      const { events } = await c.req("or", { ids: [notes[0]!.id] }, { "#t": ["even"], until: base + 2 });
+      const { events } = await c.req("or", { ids: [notes[0]!.id] }, {
+        "#t": ["even"],
+        until: base + 2,
+      });
       assert.deepEqual(ids(events), ["n2", "n0"]);
     });
 
@@ -81,7 +106,10 @@ Deno.test({
       await c.publish(miss);
       await c.publish(hit);
       await c.live("live", hit.id);
-      assert.equal(c.frames.some((f) => f[0] === "EVENT" && f[1] === "live" && f[2].id === miss.id), false);
+      assert.equal(
+        c.frames.some((f) => f[0] === "EVENT" && f[1] === "live" && f[2].id === miss.id),
+        false,
+      );
     });
 
     await t.step("CLOSE stops delivery", async () => {
@@ -106,7 +134,10 @@ Deno.test({
       await c.publish(first);
       await c.publish(second);
       await c.live("re", second.id);
-      assert.equal(c.frames.some((f) => f[0] === "EVENT" && f[1] === "re" && f[2].id === first.id), false);
+      assert.equal(
+        c.frames.some((f) => f[0] === "EVENT" && f[1] === "re" && f[2].id === first.id),
+        false,
+      );
     });
 
     await t.step("more than max_subscriptions open is refused with CLOSED", async () => {
@@ -122,21 +153,30 @@ Deno.test({
       await using pub = await TestClient.connect(relay.url);
       await using sub = await TestClient.connect(relay.url);
       const carol = signer();
-      const burst = Array.from({ length: 150 }, (_, i) => carol.sign({ content: `b${i}`, created_at: base + 500 + i }));
+      const burst = Array.from(
+        { length: 150 },
+        (_, i) => carol.sign({ content: `b${i}`, created_at: base + 500 + i }),
+      );
       const half = burst.length / 2;
       for (const e of burst.slice(0, half)) pub.send(["EVENT", e]);
       sub.send(["REQ", "edge", { authors: [carol.pubkey], limit: 1000 }]);
       for (const e of burst.slice(half)) pub.send(["EVENT", e]);
       for (const e of burst) assert.equal((await pub.ok(e.id))[2], true);
       await sub.next((f) => f[0] === "EOSE" && f[1] === "edge");
-      for (const e of burst) await sub.next((f) => f[0] === "EVENT" && f[1] === "edge" && f[2].id === e.id);
-      const seen = sub.frames.filter((f) => f[0] === "EVENT" && f[1] === "edge").map((f) => f[2].id);
+      for (const e of burst) {
+        await sub.next((f) => f[0] === "EVENT" && f[1] === "edge" && f[2].id === e.id);
+      }
+      const seen = sub.frames.filter((f) => f[0] === "EVENT" && f[1] === "edge").map((f) =>
+        f[2].id
+      );
       assert.equal(seen.length, burst.length, "each event delivered exactly once");
       assert.equal(new Set(seen).size, burst.length);
     });
 
     await t.step("COUNT counts matching events across filters once", async () => {
-      c.send(["COUNT", "cnt", { authors: [alice.pubkey], kinds: [1], until: base + 9 }, { ids: [notes[0]!.id, notes[1]!.id] }]);
+      c.send(["COUNT", "cnt", { authors: [alice.pubkey], kinds: [1], until: base + 9 }, {
+        ids: [notes[0]!.id, notes[1]!.id],
+      }]);
       const res = await c.next((f) => f[0] === "COUNT" && f[1] === "cnt");
       assert.deepEqual(res, ["COUNT", "cnt", { count: 6 }]);
     });

@@ -51,11 +51,17 @@ export const filterSchema: z.ZodType<Filter> = z.record(z.string(), z.unknown())
       return z.NEVER;
     }
     const out: Filter = {};
-    for (const [k, v] of Object.entries(base.data)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+    for (const [k, v] of Object.entries(base.data)) {
+      if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+    }
     for (const [k, v] of Object.entries(obj)) {
       if (!k.startsWith("#")) continue;
       if (!/^#[a-zA-Z]$/.test(k)) {
-        ctx.addIssue({ code: "custom", path: [k], message: "tag filters must be # and one letter" });
+        ctx.addIssue({
+          code: "custom",
+          path: [k],
+          message: "tag filters must be # and one letter",
+        });
         return z.NEVER;
       }
       const vals = tagValues.safeParse(v);
