@@ -19,14 +19,20 @@ try {
 const safeDb = config.databaseUrl.replace(/:[^:@/]*@/, ":***@");
 
 async function checkRedis(url: string): Promise<string | null> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on("error", () => {});
   try {
     await redis.connect();
     await redis.ping();
     return null;
   } catch (err) {
-    return `Cannot reach Redis at ${url}: ${errorText(err)}. Start it with: redis-server --daemonize yes`;
+    return `Cannot reach Redis at ${url}: ${
+      errorText(err)
+    }. Start it with: redis-server --daemonize yes`;
   } finally {
     redis.disconnect();
   }
@@ -34,21 +40,30 @@ async function checkRedis(url: string): Promise<string | null> {
 
 async function prepareDatabase(): Promise<string | null> {
   try {
-    if (await ensureDatabase(config.databaseUrl)) log.info("created database", { database: safeDb });
+    if (await ensureDatabase(config.databaseUrl)) {
+      log.info("created database", { database: safeDb });
+    }
     const sql = connectPostgres(config.databaseUrl, { max: 1, appName: "nostr-relay-dev" });
     try {
-      const applied = await migrate(sql, await readMigrations(new URL("../migrations/", import.meta.url)));
+      const applied = await migrate(
+        sql,
+        await readMigrations(new URL("../migrations/", import.meta.url)),
+      );
       if (applied.length) log.info("applied migrations", { applied });
     } finally {
       await sql.end();
     }
     return null;
   } catch (err) {
-    return `Cannot prepare PostgreSQL at ${safeDb}: ${errorText(err)}. Set DATABASE_URL or start PostgreSQL`;
+    return `Cannot prepare PostgreSQL at ${safeDb}: ${
+      errorText(err)
+    }. Set DATABASE_URL or start PostgreSQL`;
   }
 }
 
-const problems = (await Promise.all([checkRedis(config.redisUrl), prepareDatabase()])).filter(Boolean);
+const problems = (await Promise.all([checkRedis(config.redisUrl), prepareDatabase()])).filter(
+  Boolean,
+);
 if (problems.length) {
   for (const p of problems) log.error(p!);
   Deno.exit(1);
