@@ -1,0 +1,75 @@
+/**
+ * HTTP routing of the web process: websocket upgrades become relay connections, NIP-11 answers
+ * `Accept: application/nostr+json`, plus CORS preflight, a health check and a landing page.
+ *
+ * @module
+ */
+import type { Config } from "../lib/config.ts";
+import { type Nip11Config, nip11Document } from "./nip11.ts";
+
+/** CORS headers NIP-11 requires on the relay URL. */
+export const CORS_HEADERS: Readonly<Record<string, string>> = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-headers": "*",
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+};
+
+/** What the router needs from the rest of the web process. */
+export interface HttpDeps {
+  config: Nip11Config & Pick<Config, "relayUrl">;
+  /** Upgrades the request and starts a relay connection; returns the 101 response. */
+  onWebSocket(req: Request, info: Deno.ServeHandlerInfo | undefined): Response;
+  /** True once shutdown began: new websockets are refused with 503. */
+  isClosing?(): boolean;
+}
+
+/** A request handler for Deno.serve; `info` is optional so tests can call it directly. */
+export type HttpHandler = (req: Request, info?: Deno.ServeHandlerInfo) => Response;
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function landingPage(config: HttpDeps["config"]): string {
+  const name = escapeHtml(config.relayName || "Nostr relay");
+  const url = escapeHtml(config.relayUrl);
+  const about = config.relayDescription ? `<p>${escapeHtml(config.relayDescription)}</p>` : "";
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>${name}</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem">
+<h1>${name}</h1>
+<p>This is a <a href="https://github.com/nostr-protocol/nips">Nostr</a> relay.
+Connect a Nostr client to <code>${url}</code>.</p>${about}
+</body></html>
+`;
+}
+
+/** Builds the handler. The NIP-11 document and landing page are rendered once. */
+export function createHandler(deps: HttpDeps): HttpHandler {
+  const nip11 = JSON.stringify(nip11Document(deps.config));
+  const landing = landingPage(deps.config);
+  return function handler(req, info) {
+    if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      if (deps.isClosing?.()) {
+        return new Response("relay is shutting down", { status: 503 });
+      }
+      return deps.onWebSocket(req, info);
+    }
+    if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS_HEADERS });
+    const read = req.method === "GET" || req.method === "HEAD";
+    if (read && req.headers.get("accept")?.includes("application/nostr+json")) {
+      return new Response(nip11, {
+        headers: { ...CORS_HEADERS, "content-type": "application/nostr+json" },
+      });
+    }
+    const path = new URL(req.url).pathname;
+    if (read && path === "/healthz") {
+      return new Response("ok", { headers: { "content-type": "text/plain; charset=utf-8" } });
+    }
+    if (read && path === "/") {
+      return new Response(landing, { headers: { "content-type": "text/html; charset=utf-8" } });
+    }
+    return new Response("not found", { status: 404 });
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The web process: HTTP and websockets on Deno.serve, two Redis connections in total (commands
+ * plus BullMQ queues on one, pub/sub on the other) whatever the number of clients, a heartbeat
+ * in `nodes`, the live index, and one timer for counters, idle timeouts and housekeeping.
+ *
+ * @module
+ */
+import { Queue } from "bullmq";
+import type { Config } from "../lib/config.ts";
+import {
+  type CountRequestJob,
+  JOBS,
+  type NewEventJob,
+  type NewSubscriptionJob,
+  NODE_ID_LENGTH,
+  QUEUES,
+  redisKeys,
+} from "../lib/contract.ts";
+import { connectPostgres, type Sql } from "../lib/db.ts";
+import { errorText, type Logger } from "../lib/log.ts";
+import { connectRedis, type Redis } from "../lib/redis.ts";
+import { CLOSE } from "./close_codes.ts";
+import { Connection, type ConnectionDeps } from "./connection.ts";
+import { TrafficCounters } from "./counters.ts";
+import { createBatcher } from "./enqueue.ts";
+import { createHandler } from "./http.ts";
+import { createLiveHandler, postgresSearch } from "./live.ts";
+import type { SubStream } from "./sub_stream.ts";
+import { SubscriptionIndex } from "./subscriptions.ts";
+
+/** A running web process. */
+export interface WebHandle {
+  /** The port actually listened on (config.port 0 picks a free one). */
+  port: number;
+  /** This process's node id, the first NODE_ID_LENGTH chars of each of its connection ids. */
+  nodeId: string;
+  /** Closes every socket (1001), removes their Redis state and releases every resource. */
+  close(): Promise<void>;
+}
+
+const TICK_MS = 1000;
+const HEARTBEAT_MS = 5000;
+const STARTUP_TIMEOUT_MS = 10_000;
+const SHUTDOWN_STEP_MS = 3000;
+
+/** `chars` random lowercase hex characters. */
+export function randomHex(chars: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(Math.ceil(chars / 2)));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").slice(0, chars);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Logs a Redis connection's errors once per outage instead of once per retry. */
+function watchRedis(redis: Redis, name: string, log: Logger): void {
+  let last = "";
+  redis.on("error", function redisError(err: Error) {
+    if (err.message === last) return;
+    last = err.message;
+    log.warn("Redis connection error", { connection: name, error: errorText(err) });
+  });
+  redis.on("ready", function redisReady() {
+    if (last) log.info("Redis connection restored", { connection: name });
+    last = "";
+  });
+}
+
+/** Starts the web process: listens, connects to Redis and begins serving relay clients. */
+export async function startWeb(deps: { config: Config; log: Logger }): Promise<WebHandle> {
+  const { config } = deps;
+  const nodeId = randomHex(NODE_ID_LENGTH);
+  const log = deps.log.child({ node: nodeId });
+  const keys = redisKeys(config.redisPrefix);
+  const redis = connectRedis(config.redisUrl, { name: `nostr-web-${nodeId}` });
+  const subscriber = connectRedis(config.redisUrl, { name: `nostr-web-${nodeId}-sub` });
+  watchRedis(redis, "command", log);
+  watchRedis(subscriber, "subscriber", log);
+  try {
+    await withTimeout(
+      redis.hset(keys.nodes, nodeId, Date.now()),
+      STARTUP_TIMEOUT_MS,
+      `Redis at ${config.redisUrl.replace(/:[^:@/]*@/, ":***@")}`,
+    );
+  } catch (err) {
+    redis.disconnect();
+    subscriber.disconnect();
+    throw new Error(`Cannot start web process: ${errorText(err)}`);
+  }
+
+  const queueOptions = { connection: redis, prefix: keys.bullPrefix };
+  const queues = [
+    new Queue<NewEventJob>(QUEUES.event, queueOptions),
+    new Queue<NewSubscriptionJob>(QUEUES.req, queueOptions),
+    new Queue<CountRequestJob>(QUEUES.count, queueOptions),
+  ] as const;
+  for (const q of queues) {
+    q.on(
+      "error",
+      (err: Error) => log.warn("Queue error", { queue: q.name, error: errorText(err) }),
+    );
+  }
+  const ready = () => redis.status === "ready";
+  const jobs = {
+    event: createBatcher(queues[0], JOBS.newEvent, { ready }),
+    req: createBatcher(queues[1], JOBS.newSubscription, { ready }),
+    count: createBatcher(queues[2], JOBS.countRequest, { ready }),
+  };
+
+  let sql: Sql | undefined;
+  const index = new SubscriptionIndex<SubStream>();
+  const connections = new Map<string, Connection>();
+  const counters = new TrafficCounters();
+  const hub: ConnectionDeps = {
+    config,
+    log,
+    keys,
+    redis,
+    index,
+    counters,
+    jobs,
+    connections,
+    maxSubscriptions: config.maxSubscriptions,
+  };
+  const onLive = createLiveHandler({
+    index,
+    searchKinds: config.searchKinds,
+    log,
+    search: postgresSearch(
+      () => sql ??= connectPostgres(config.databaseUrl, { max: 2, appName: "nostr-relay-web" }),
+      config.searchLanguage,
+    ),
+  });
+
+  const channelPrefix = keys.connectionChannel("");
+  subscriber.on("pmessage", function onReply(_pattern: string, channel: string, message: string) {
+    connections.get(channel.slice(channelPrefix.length))?.reply(message);
+  });
+  subscriber.on("message", function onMessage(channel: string, message: string) {
+    if (channel === keys.liveChannel) onLive(message);
+  });
+  await subscriber.psubscribe(keys.nodeChannelPattern(nodeId));
+  await subscriber.subscribe(keys.liveChannel);
+
+  let closing: Promise<void> | undefined;
+  const handler = createHandler({
+    config,
+    isClosing: () => closing !== undefined,
+    onWebSocket(req, info) {
+      let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
+      try {
+        upgraded = Deno.upgradeWebSocket(req);
+      } catch (err) {
+        return new Response(`Cannot upgrade to websocket: ${errorText(err)}`, { status: 400 });
+      }
+      const addr = info?.remoteAddr as Deno.NetAddr | undefined;
+      new Connection(upgraded.socket, nodeId + randomHex(24), addr?.hostname ?? "unknown", hub);
+      return upgraded.response;
+    },
+  });
+  const server = Deno.serve(
+    { hostname: config.hostname, port: config.port, onListen: () => {} },
+    handler,
+  );
+  log.info("web process listening", { hostname: config.hostname, port: server.addr.port });
+
+  const tick = setInterval(function everySecond() {
+    const now = Date.now();
+    for (const conn of connections.values()) conn.tick(now);
+    counters.flush(() => redis.pipeline(), keys).catch((err: unknown) => {
+      log.warn("Cannot write traffic counters", { error: errorText(err) });
+    });
+  }, TICK_MS);
+  const heartbeat = setInterval(function beat() {
+    redis.hset(keys.nodes, nodeId, Date.now()).catch((err: unknown) => {
+      log.warn("Cannot write heartbeat", { error: errorText(err) });
+    });
+  }, HEARTBEAT_MS);
+
+  async function step(what: string, p: Promise<unknown>): Promise<void> {
+    try {
+      await withTimeout(p, SHUTDOWN_STEP_MS, what);
+    } catch (err) {
+      log.warn("Cannot shut down cleanly", { step: what, error: errorText(err) });
+    }
+  }
+
+  async function shutdown(): Promise<void> {
+    clearInterval(tick);
+    clearInterval(heartbeat);
+    for (const conn of [...connections.values()]) {
+      conn.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
+    }
+    await step("http server shutdown", server.shutdown());
+    await step("pending jobs", Promise.all(Object.values(jobs).map((b) => b.drain())));
+    await step("node removal", redis.hdel(keys.nodes, nodeId));
+    await step("queues", Promise.all(queues.map((q) => q.close())));
+    await step("redis subscriber", subscriber.quit()).finally(() => subscriber.disconnect());
+    await step("redis", redis.quit()).finally(() => redis.disconnect());
+    if (sql) await step("postgres", sql.end({ timeout: 2 }));
+    log.info("web process stopped");
+  }
+
+  return {
+    port: server.addr.port,
+    nodeId,
+    close() {
+      return closing ??= shutdown();
+    },
+  };
+}
