@@ -44,6 +44,8 @@ export class Connection {
   /** Time of the last client message (ms), for the idle timeout. */
   lastMessageAt: number;
   readonly subs: ConnectionSubscriptions;
+  /** Resolves once the websocket itself has closed (the close handshake is over). */
+  readonly socketClosed: Promise<void>;
   #closed = false;
 
   constructor(
@@ -58,7 +60,12 @@ export class Connection {
     deps.connections.set(cid, this);
     socket.onopen = () => this.#open();
     socket.onmessage = (ev: MessageEvent) => this.receive(ev.data);
-    socket.onclose = (ev: CloseEvent) => this.#terminate(`client closed (${ev.code})`);
+    let socketClosed!: () => void;
+    this.socketClosed = new Promise((resolve) => socketClosed = resolve);
+    socket.onclose = (ev: CloseEvent) => {
+      this.#terminate(`socket closed (${ev.code})`);
+      socketClosed();
+    };
     socket.onerror = (ev: Event) => {
       this.log.debug("websocket error", { error: (ev as ErrorEvent).message });
     };

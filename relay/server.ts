@@ -152,14 +152,15 @@ export async function startWeb(deps: { config: Config; log: Logger }): Promise<W
     config,
     isClosing: () => closing !== undefined,
     onWebSocket(req, info) {
+      // remoteAddr is unreadable once the request is upgraded
+      const ip = (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
       let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
       try {
         upgraded = Deno.upgradeWebSocket(req);
       } catch (err) {
         return new Response(`Cannot upgrade to websocket: ${errorText(err)}`, { status: 400 });
       }
-      const addr = info?.remoteAddr as Deno.NetAddr | undefined;
-      new Connection(upgraded.socket, nodeId + randomHex(24), addr?.hostname ?? "unknown", hub);
+      new Connection(upgraded.socket, nodeId + randomHex(24), ip, hub);
       return upgraded.response;
     },
   });
@@ -193,9 +194,11 @@ export async function startWeb(deps: { config: Config; log: Logger }): Promise<W
   async function shutdown(): Promise<void> {
     clearInterval(tick);
     clearInterval(heartbeat);
-    for (const conn of [...connections.values()]) {
-      conn.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
-    }
+    const open = [...connections.values()];
+    for (const conn of open) conn.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
+    // Deno's shutdown would replace our close reason on sockets still closing: let them finish
+    // (a client that does not read never will, hence the bound).
+    await step("websocket close handshakes", Promise.all(open.map((c) => c.socketClosed)));
     await step("http server shutdown", server.shutdown());
     await step("pending jobs", Promise.all(Object.values(jobs).map((b) => b.drain())));
     await step("node removal", redis.hdel(keys.nodes, nodeId));
