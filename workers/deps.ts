@@ -1,0 +1,44 @@
+/**
+ * What every processor receives: its stores, names and settings, injected by workers/worker.ts
+ * (and by the tests, which call processors directly).
+ *
+ * @module
+ */
+import type { Config } from "../lib/config.ts";
+import type { RedisKeys } from "../lib/contract.ts";
+import type { Sql } from "../lib/db.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Redis } from "../lib/redis.ts";
+
+/** Dependencies of a job processor. */
+export interface ProcessorDeps {
+  /** PostgreSQL pool. */
+  sql: Sql;
+  /** Redis connection used for PUBLISH and plain commands (never a subscriber). */
+  redis: Redis;
+  /** Redis key and channel names under the configured prefix. */
+  keys: RedisKeys;
+  config: Config;
+  log: Logger;
+  /** Current unix time in seconds; defaults to the system clock (tests inject one). */
+  now?: () => number;
+  /** Bound on storing one event; defaults to max(QUERY_TIMEOUT_MS, 5 s). */
+  storeTimeoutMs?: number;
+}
+
+/** The part of a BullMQ job a processor reads, so tests can pass `{ data }`. */
+export interface JobLike<T> {
+  data: T;
+  id?: string;
+  name?: string;
+}
+
+/** Current unix time in seconds according to `deps`. */
+export function unixNow(deps: Pick<ProcessorDeps, "now">): number {
+  return deps.now ? deps.now() : Math.floor(Date.now() / 1000);
+}
+
+/** True when `err` is PostgreSQL's query_canceled (statement timeout). */
+export function isQueryTimeout(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "57014";
+}
