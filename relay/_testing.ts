@@ -10,7 +10,8 @@ import { type Config, loadConfig } from "../lib/config.ts";
 import { type RedisKeys, redisKeys } from "../lib/contract.ts";
 import { createLogger } from "../lib/log.ts";
 import { connectRedis, type Redis } from "../lib/redis.ts";
-import { randomHex, startWeb, type WebHandle } from "./server.ts";
+import { randomHex } from "./runtime.ts";
+import { startWeb, type WebHandle } from "./server.ts";
 
 /** Default wait for any expected message or state. */
 export const WAIT_MS = 5000;

@@ -26,6 +26,14 @@ export interface HttpDeps {
 /** A request handler for Deno.serve; `info` is optional so tests can call it directly. */
 export type HttpHandler = (req: Request, info?: Deno.ServeHandlerInfo) => Response;
 
+/** True when the Accept header lists `application/nostr+json` (parameters ignored). */
+export function acceptsNostrJson(accept: string | null): boolean {
+  if (!accept) return false;
+  return accept.split(",").some((t) =>
+    t.split(";")[0]!.trim().toLowerCase() === "application/nostr+json"
+  );
+}
+
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -58,7 +66,7 @@ export function createHandler(deps: HttpDeps): HttpHandler {
     }
     if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS_HEADERS });
     const read = req.method === "GET" || req.method === "HEAD";
-    if (read && req.headers.get("accept")?.includes("application/nostr+json")) {
+    if (read && acceptsNostrJson(req.headers.get("accept"))) {
       return new Response(nip11, {
         headers: { ...CORS_HEADERS, "content-type": "application/nostr+json" },
       });

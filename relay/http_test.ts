@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
-import { createHandler, type HttpDeps } from "./http.ts";
+import { acceptsNostrJson, createHandler, type HttpDeps } from "./http.ts";
 
 function setup(overrides: Partial<HttpDeps> = {}) {
   const upgrades: Request[] = [];
@@ -69,4 +69,12 @@ Deno.test("handler() serves /healthz, a landing page and 404 for the rest", asyn
   const post = handler(new Request("http://x/", { method: "POST" }));
   assert.equal(post.status, 404);
   await post.body?.cancel();
+});
+
+Deno.test("acceptsNostrJson() matches the media type exactly, among others", () => {
+  assert.equal(acceptsNostrJson("application/nostr+json"), true);
+  assert.equal(acceptsNostrJson("text/html, Application/Nostr+JSON; q=0.9"), true);
+  assert.equal(acceptsNostrJson("application/nostr+json+rpc"), false);
+  assert.equal(acceptsNostrJson("application/json"), false);
+  assert.equal(acceptsNostrJson(null), false);
 });

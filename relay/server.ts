@@ -18,7 +18,7 @@ import {
 } from "../lib/contract.ts";
 import { connectPostgres, type Sql } from "../lib/db.ts";
 import { errorText, type Logger } from "../lib/log.ts";
-import { connectRedis, type Redis } from "../lib/redis.ts";
+import { connectRedis } from "../lib/redis.ts";
 import { CLOSE } from "./close_codes.ts";
 import { Connection, type ConnectionDeps } from "./connection.ts";
 import { TrafficCounters } from "./counters.ts";
@@ -27,6 +27,7 @@ import { createHandler } from "./http.ts";
 import { createLiveHandler, postgresSearch } from "./live.ts";
 import type { SubStream } from "./sub_stream.ts";
 import { SubscriptionIndex } from "./subscriptions.ts";
+import { randomHex, watchRedis, withTimeout } from "./runtime.ts";
 
 /** A running web process. */
 export interface WebHandle {
@@ -42,34 +43,6 @@ const TICK_MS = 1000;
 const HEARTBEAT_MS = 5000;
 const STARTUP_TIMEOUT_MS = 10_000;
 const SHUTDOWN_STEP_MS = 3000;
-
-/** `chars` random lowercase hex characters. */
-export function randomHex(chars: number): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(Math.ceil(chars / 2)));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").slice(0, chars);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Logs a Redis connection's errors once per outage instead of once per retry. */
-function watchRedis(redis: Redis, name: string, log: Logger): void {
-  let last = "";
-  redis.on("error", function redisError(err: Error) {
-    if (err.message === last) return;
-    last = err.message;
-    log.warn("Redis connection error", { connection: name, error: errorText(err) });
-  });
-  redis.on("ready", function redisReady() {
-    if (last) log.info("Redis connection restored", { connection: name });
-    last = "";
-  });
-}
 
 /** Starts the web process: listens, connects to Redis and begins serving relay clients. */
 export async function startWeb(deps: { config: Config; log: Logger }): Promise<WebHandle> {

@@ -1,0 +1,136 @@
+/** Connection paths that need a controlled world: failing Redis, a slow socket, overflow, idle. */
+import assert from "node:assert/strict";
+import { loadConfig } from "../lib/config.ts";
+import { redisKeys } from "../lib/contract.ts";
+import { computeId, type NostrEvent } from "../lib/nostr/event.ts";
+import { createLogger } from "../lib/log.ts";
+import type { Redis } from "../lib/redis.ts";
+import { Connection, type ConnectionDeps } from "./connection.ts";
+import { TrafficCounters } from "./counters.ts";
+import type { JobBatcher } from "./enqueue.ts";
+import { MAX_LIVE_BUFFER, type SubStream } from "./sub_stream.ts";
+import { SubscriptionIndex } from "./subscriptions.ts";
+
+class FakeSocket {
+  readyState: number = WebSocket.OPEN;
+  bufferedAmount = 0;
+  sent: string[] = [];
+  closedWith: [number, string] | undefined;
+  onopen: (() => void) | null = null;
+  onmessage: ((ev: { data: string }) => void) | null = null;
+  onclose: ((ev: { code: number }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  send(frame: string) {
+    this.sent.push(frame);
+  }
+  close(code: number, reason: string) {
+    this.closedWith = [code, reason];
+    this.readyState = WebSocket.CLOSED;
+  }
+  get frames(): unknown[][] {
+    return this.sent.map((f) => JSON.parse(f));
+  }
+}
+
+/** An ioredis stand-in whose pipelines accept any command and succeed. */
+function fakeRedis(): Redis {
+  function pipeline(): unknown {
+    const p: unknown = new Proxy({}, {
+      get: (_t, key) => key === "exec" ? () => Promise.resolve([]) : () => p,
+    });
+    return p;
+  }
+  return { pipeline } as unknown as Redis;
+}
+
+function failing<T>(): JobBatcher<T> {
+  return {
+    push: () => Promise.reject(new Error("Cannot queue job: Redis is not connected")),
+    drain: () => Promise.resolve(),
+  };
+}
+
+function setup(env: Record<string, string> = {}) {
+  const config = loadConfig({ MAX_OUTGOING_BYTES: "65536", IDLE_TIMEOUT_SECONDS: "60", ...env });
+  const index = new SubscriptionIndex<SubStream>();
+  const deps: ConnectionDeps = {
+    config,
+    log: createLogger("test", "error"),
+    keys: redisKeys("t."),
+    redis: fakeRedis(),
+    index,
+    counters: new TrafficCounters(),
+    jobs: { event: failing(), req: failing(), count: failing() },
+    connections: new Map(),
+    maxSubscriptions: config.maxSubscriptions,
+  };
+  const socket = new FakeSocket();
+  const conn = new Connection(socket as unknown as WebSocket, "c".repeat(32), "127.0.0.1", deps);
+  socket.onopen!();
+  return { conn, socket, index, deps };
+}
+
+function flush() {
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+function buildEvent(): NostrEvent {
+  const base = { pubkey: "a".repeat(64), created_at: 1, kind: 1, tags: [], content: "x" };
+  return { id: computeId(base), ...base, sig: "0".repeat(128) };
+}
+
+Deno.test("Connection answers a failed enqueue with an error for EVENT, REQ and COUNT", async () => {
+  const { conn, socket, index } = setup();
+  const e = buildEvent();
+  conn.receive(JSON.stringify(["EVENT", e]));
+  conn.receive(JSON.stringify(["REQ", "s", { kinds: [1] }]));
+  conn.receive(JSON.stringify(["COUNT", "c", { kinds: [1] }]));
+  await flush();
+  assert.deepEqual(socket.frames, [
+    ["OK", e.id, false, "error: could not queue the event, try again"],
+    ["CLOSED", "s", "error: could not queue the subscription, try again"],
+    ["CLOSED", "c", "error: could not queue the count, try again"],
+  ]);
+  assert.equal(index.size, 0, "the failed subscription left the live index");
+  assert.equal(conn.subs.size, 0);
+});
+
+Deno.test("Connection closes a slow reader with 1008 and sends nothing more", () => {
+  const { conn, socket, deps } = setup();
+  conn.send('["NOTICE","a"]');
+  assert.equal(socket.closedWith, undefined);
+  socket.bufferedAmount = 65537;
+  conn.send('["NOTICE","b"]');
+  assert.deepEqual(socket.closedWith, [1008, "error: client is reading too slowly"]);
+  assert.equal(conn.closed, true);
+  assert.equal(deps.connections.size, 0);
+  conn.send('["NOTICE","c"]');
+  assert.equal(socket.sent.length, 2);
+});
+
+Deno.test("Connection drops a subscription whose live buffer overflows while loading", () => {
+  const { conn, socket, index, deps } = setup();
+  deps.jobs.req = { push: () => new Promise(() => {}), drain: () => Promise.resolve() };
+  conn.receive(JSON.stringify(["REQ", "busy", { kinds: [1] }]));
+  const [stream] = index.candidates(buildEvent());
+  for (let i = 0; i <= MAX_LIVE_BUFFER; i++) stream!.live(i.toString(16).padStart(64, "0"), "{}");
+  assert.deepEqual(socket.frames, [
+    ["CLOSED", "busy", "error: too many live events while loading, subscribe again"],
+  ]);
+  assert.equal(index.size, 0);
+  assert.equal(conn.subs.size, 0);
+});
+
+Deno.test("Connection.tick() closes a connection idle for too long with 1000", () => {
+  const { conn, socket } = setup({ IDLE_TIMEOUT_SECONDS: "60" });
+  conn.tick(conn.lastMessageAt + 60_000);
+  assert.equal(socket.closedWith, undefined);
+  conn.tick(conn.lastMessageAt + 60_001);
+  assert.deepEqual(socket.closedWith, [1000, "error: idle for too long"]);
+});
+
+Deno.test("Connection.tick() never closes when the idle timeout is 0", () => {
+  const { conn, socket } = setup({ IDLE_TIMEOUT_SECONDS: "0" });
+  conn.tick(conn.lastMessageAt + 1e9);
+  assert.equal(socket.closedWith, undefined);
+});
