@@ -10,6 +10,6 @@ Deno.test("withTimeout() passes results through and rejects late promises", asyn
   assert.equal(await withTimeout(Promise.resolve(5), 1000, "fast"), 5);
   await assert.rejects(
     withTimeout(new Promise(() => {}), 10, "slow thing"),
-    /slow thing did not finish within 10 ms/,
+    /slow thing timed out after 10 ms/,
   );
 });

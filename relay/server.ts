@@ -54,18 +54,6 @@ export async function startWeb(deps: { config: Config; log: Logger }): Promise<W
   const subscriber = connectRedis(config.redisUrl, { name: `nostr-web-${nodeId}-sub` });
   watchRedis(redis, "command", log);
   watchRedis(subscriber, "subscriber", log);
-  try {
-    await withTimeout(
-      redis.hset(keys.nodes, nodeId, Date.now()),
-      STARTUP_TIMEOUT_MS,
-      `Redis at ${config.redisUrl.replace(/:[^:@/]*@/, ":***@")}`,
-    );
-  } catch (err) {
-    redis.disconnect();
-    subscriber.disconnect();
-    throw new Error(`Cannot start web process: ${errorText(err)}`);
-  }
-
   const queueOptions = { connection: redis, prefix: keys.bullPrefix };
   const queues = [
     new Queue<NewEventJob>(QUEUES.event, queueOptions),
@@ -117,8 +105,22 @@ export async function startWeb(deps: { config: Config; log: Logger }): Promise<W
   subscriber.on("message", function onMessage(channel: string, message: string) {
     if (channel === keys.liveChannel) onLive(message);
   });
-  await subscriber.psubscribe(keys.nodeChannelPattern(nodeId));
-  await subscriber.subscribe(keys.liveChannel);
+  try {
+    await withTimeout(
+      Promise.all([
+        redis.hset(keys.nodes, nodeId, Date.now()),
+        subscriber.psubscribe(keys.nodeChannelPattern(nodeId)),
+        subscriber.subscribe(keys.liveChannel),
+      ]),
+      STARTUP_TIMEOUT_MS,
+      `Redis at ${config.redisUrl.replace(/:[^:@/]*@/, ":***@")}`,
+    );
+  } catch (err) {
+    await Promise.all(queues.map((q) => q.close().catch(() => {})));
+    redis.disconnect();
+    subscriber.disconnect();
+    throw new Error(`Cannot start web process: ${errorText(err)}`);
+  }
 
   let closing: Promise<void> | undefined;
   const handler = createHandler({
