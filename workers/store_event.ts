@@ -186,8 +186,10 @@ export async function storeEvent(
     if (e.kind === 5) statements.push(...deletionStatements(tx, e));
     const verdict = insertStatement(tx, e, cls, d, opts);
     statements.push(verdict, tx`commit`);
-    // Everything is sent at once; settle all before releasing the connection so that the
-    // commit (a rollback after an error) has finished when it returns to the pool.
+    // Everything is sent at once, in this order (execute() dispatches now; awaiting alone
+    // would dispatch in the order the promises are first observed). Settle all before
+    // releasing the connection, so the commit (a rollback after an error) has finished.
+    for (const q of statements) q.execute();
     const settled = await Promise.allSettled(statements);
     const failed = settled.find((r) => r.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;

@@ -1,0 +1,127 @@
+/**
+ * SQL for NIP-01 filters, shared by REQ (NewSubscription) and COUNT, with the semantics of
+ * `matchFilter` in lib/nostr/filter.ts: fields AND together, values of one field OR together,
+ * each `#x` condition is its own subquery on `searchable_tags` (two tag conditions are an AND,
+ * never a shared join), since/until are inclusive, an empty list matches nothing, NIP-50 search
+ * uses PostgreSQL text search, expired events are never returned. Every user value is a bound
+ * parameter; hex ids are decoded to bytea in SQL.
+ *
+ * @module
+ */
+import { hexToBytes } from "@noble/hashes/utils.js";
+import type postgres from "postgres";
+import type { Sql } from "../lib/db.ts";
+import { type Filter, tagConditions } from "../lib/nostr/filter.ts";
+import { searchQueryText } from "../lib/nostr/search.ts";
+
+/** What filter SQL depends on besides the filters. */
+export interface QueryContext {
+  /** Unix seconds: events with expires_at <= now are excluded. */
+  now: number;
+  defaultLimit: number;
+  maxLimit: number;
+  searchLanguage: string;
+}
+
+type Fragment = postgres.Fragment;
+
+/** The rows a REQ query returns. */
+export interface RawRow {
+  raw: string;
+}
+
+/** The limit applied to one filter for REQ: its own or the default, capped by the maximum. */
+export function effectiveLimit(
+  f: Filter,
+  ctx: Pick<QueryContext, "defaultLimit" | "maxLimit">,
+): number {
+  return Math.min(f.limit ?? ctx.defaultLimit, ctx.maxLimit);
+}
+
+/** A bytea[] parameter (a constant to the planner, so its size and values are estimated). */
+function byteaArray(sql: Sql, hex: string[]): Fragment {
+  return sql`${sql.array(hex.map(hexToBytes))}::bytea[]`;
+}
+
+function and(sql: Sql, parts: Fragment[]): Fragment {
+  return parts.reduce((acc, p) => sql`${acc} and ${p}`);
+}
+
+/**
+ * The WHERE conditions of one filter on `events e` (limit ignored), or null when the filter
+ * cannot match anything (an empty list, a search without words).
+ */
+export function filterConditions(sql: Sql, f: Filter, ctx: QueryContext): Fragment | null {
+  const parts: Fragment[] = [sql`(e.expires_at is null or e.expires_at > ${ctx.now})`];
+  if (f.ids) {
+    if (!f.ids.length) return null;
+    parts.push(sql`e.event_id = any(${byteaArray(sql, f.ids)})`);
+  }
+  if (f.authors) {
+    if (!f.authors.length) return null;
+    parts.push(sql`e.author_id in (
+      select a.id from authors a where a.pubkey = any(${byteaArray(sql, f.authors)}))`);
+  }
+  if (f.kinds) {
+    if (!f.kinds.length) return null;
+    parts.push(sql`e.kind = any(${f.kinds}::int[])`);
+  }
+  if (f.since !== undefined) parts.push(sql`e.created_at >= ${f.since}`);
+  if (f.until !== undefined) parts.push(sql`e.created_at <= ${f.until}`);
+  for (const [name, all] of tagConditions(f)) {
+    // PostgreSQL text cannot hold NUL: such a value was never indexed, so it cannot match.
+    const values = all.filter((v) => !v.includes("\u0000"));
+    if (!values.length) return null;
+    const window = [
+      f.since !== undefined ? sql`and t.created_at >= ${f.since}` : sql``,
+      f.until !== undefined ? sql`and t.created_at <= ${f.until}` : sql``,
+    ];
+    parts.push(sql`e.id in (select t.event_id from searchable_tags t
+      where t.name = ${name} and t.value = any(${values}::text[]) ${window[0]!} ${window[1]!})`);
+  }
+  if (f.search !== undefined) {
+    const text = searchQueryText(f.search);
+    if (!text.trim()) return null;
+    parts.push(sql`e.id in (select c.event_id from searchable_contents c
+      where c.tsv @@ websearch_to_tsquery(${ctx.searchLanguage}::text::regconfig, ${text}::text))`);
+  }
+  return and(sql, parts);
+}
+
+/**
+ * The REQ query: raw JSON of the stored events matching any filter, each filter limited to its
+ * newest `limit`, deduplicated, newest first (ties by lowest id). Null when nothing can match.
+ */
+export function selectEvents(
+  sql: Sql,
+  filters: Filter[],
+  ctx: QueryContext,
+): postgres.PendingQuery<RawRow[]> | null {
+  const branches: Fragment[] = [];
+  for (const f of filters) {
+    const limit = effectiveLimit(f, ctx);
+    const where = limit > 0 ? filterConditions(sql, f, ctx) : null;
+    if (where) branches.push(sql`${where} order by e.created_at desc, e.event_id limit ${limit}`);
+  }
+  if (!branches.length) return null;
+  if (branches.length === 1) return sql<RawRow[]>`select e.raw from events e where ${branches[0]!}`;
+  const union = branches
+    .map((b) => sql`(select e.id from events e where ${b})`)
+    .reduce((acc, b) => sql`${acc} union ${b}`);
+  return sql<RawRow[]>`select e.raw from events e where e.id in (${union})
+    order by e.created_at desc, e.event_id`;
+}
+
+/**
+ * Internal ids of the stored events matching any filter, limits ignored, deduplicated (the
+ * COUNT set). Null when nothing can match.
+ */
+export function matchingIds(sql: Sql, filters: Filter[], ctx: QueryContext): Fragment | null {
+  const branches: Fragment[] = [];
+  for (const f of filters) {
+    const where = filterConditions(sql, f, ctx);
+    if (where) branches.push(sql`select e.id from events e where ${where}`);
+  }
+  if (!branches.length) return null;
+  return branches.reduce((acc, b) => sql`${acc} union ${b}`);
+}
