@@ -271,7 +271,7 @@ function leadingZeroBits(id: string): number {
   return bits;
 }
 
-/** Raw JSON of the events stored for `pubkey` (or all), newest first. */
+/** Ids of the stored events (of one kind, or all), newest first. */
 export async function storedIds(sql: Sql, kind?: number): Promise<string[]> {
   const rows = kind === undefined
     ? await sql`select encode(event_id, 'hex') as id from events order by created_at desc, event_id`

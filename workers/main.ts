@@ -55,8 +55,12 @@ function stop(signal: Deno.Signal) {
   log.info("stopping worker", { signal });
   if (handle) shutdown(handle);
 }
-Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+Deno.addSignalListener("SIGTERM", function onSigterm() {
+  stop("SIGTERM");
+});
+Deno.addSignalListener("SIGINT", function onSigint() {
+  stop("SIGINT");
+});
 
 try {
   handle = await startWorker({ config, log });

@@ -134,7 +134,9 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     await Promise.allSettled(connections.map(function closeRedis(c) {
       // QUIT waits for the connection: when Redis is unreachable, drop it instead.
       if (!graceful) return c.disconnect();
-      return withTimeout(c.quit(), 2000, "Redis QUIT").catch(() => c.disconnect());
+      return withTimeout(c.quit(), 2000, "Redis QUIT").catch(function dropConnection() {
+        c.disconnect();
+      });
     }));
     await sql.end({ timeout: graceful ? 5 : 0 });
   }
@@ -153,15 +155,19 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     const connection = connectRedis(config.redisUrl, { name: `worker-${queue}`, forBullmq: true });
     logRedisErrors(connection, log, queue, config.redisUrl);
     connections.push(connection);
-    const worker = new Worker<T>(queue, (job) => processor(job, processorDeps), {
+    const worker = new Worker<T>(queue, function processJob(job) {
+      return processor(job, processorDeps);
+    }, {
       connection,
       prefix: keys.bullPrefix,
       concurrency: config.workerConcurrency,
       removeOnComplete: { count: 0 },
       removeOnFail: { count: 1000 },
     });
-    worker.on("error", (err) => log.error("BullMQ worker error", { queue, error: errorText(err) }));
-    worker.on("failed", (job, err) => {
+    worker.on("error", function workerError(err) {
+      log.error("BullMQ worker error", { queue, error: errorText(err) });
+    });
+    worker.on("failed", function jobFailed(job, err) {
       log.warn("job failed", { queue, job: job?.id, name: job?.name, error: errorText(err) });
     });
     return worker;
