@@ -77,7 +77,7 @@ export const SETTINGS = {
   }),
   redisPrefix: setting({
     env: ["REDIS_PREFIX"],
-    schema: z.string().regex(/^[A-Za-z0-9_.-]*$/),
+    schema: z.string().regex(/^[A-Za-z0-9_.:-]*$/),
     default: "",
     desc:
       "Prefix for every Redis key, channel and queue (lets several relays or test runs share one Redis)",

@@ -20,19 +20,19 @@ export class TestClient {
   #ws: WebSocket;
   #waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
   #closed: Promise<CloseEvent>;
-  #cursor = 0;
+  #consumed = new Set<number>();
 
   private constructor(ws: WebSocket) {
     this.#ws = ws;
     this.#closed = new Promise((resolve) => ws.addEventListener("close", resolve));
     ws.addEventListener("message", (m) => {
       const frame = JSON.parse(String(m.data)) as Frame;
-      this.frames.push(frame);
-      this.#waiters = this.#waiters.filter((w) => {
-        if (!w.pred(frame)) return true;
-        w.resolve(frame);
-        return false;
-      });
+      const index = this.frames.push(frame) - 1;
+      const waiter = this.#waiters.find((w) => w.pred(frame));
+      if (!waiter) return;
+      this.#waiters = this.#waiters.filter((w) => w !== waiter);
+      this.#consumed.add(index);
+      waiter.resolve(frame);
     });
   }
 
@@ -59,14 +59,16 @@ export class TestClient {
   }
 
   /**
-   * Waits for the next frame (after the ones already consumed by `next`) matching `pred`.
-   * Frames already received count, so no message can be missed between send and wait.
+   * Waits for the first frame matching `pred` that no earlier `next` call returned. Frames
+   * already received count, so no message can be missed between send and wait, and frames may
+   * be awaited in any order.
    */
   next(pred: (f: Frame) => boolean, ms = WAIT_MS): Promise<Frame> {
-    for (let i = this.#cursor; i < this.frames.length; i++) {
-      if (pred(this.frames[i])) {
-        this.#cursor = i + 1;
-        return Promise.resolve(this.frames[i]);
+    for (let i = 0; i < this.frames.length; i++) {
+      const frame = this.frames[i]!;
+      if (!this.#consumed.has(i) && pred(frame)) {
+        this.#consumed.add(i);
+        return Promise.resolve(frame);
       }
     }
     return new Promise((resolve, reject) => {
@@ -82,7 +84,6 @@ export class TestClient {
       }, ms);
       const done = (f: Frame) => {
         clearTimeout(timer);
-        this.#cursor = this.frames.indexOf(f) + 1;
         resolve(f);
       };
       this.#waiters.push({ pred, resolve: done });
@@ -112,6 +113,16 @@ export class TestClient {
       .filter((f) => f[0] === "EVENT" && f[1] === sid)
       .map((f) => f[2] as NostrEvent);
     return end[0] === "CLOSED" ? { events, closed: end[2] } : { events };
+  }
+
+  /** Like `req`, then CLOSEs the subscription: a one-shot query. */
+  async query(
+    sid: string,
+    ...filters: unknown[]
+  ): Promise<{ events: NostrEvent[]; closed?: string }> {
+    const res = await this.req(sid, ...filters);
+    if (!res.closed) this.send(["CLOSE", sid]);
+    return res;
   }
 
   /** Waits for the live EVENT of `sid` carrying event `id`. */

@@ -97,7 +97,7 @@ Deno.test({
     }
 
     await t.step("the connection and the stored data are intact afterwards", async () => {
-      const { events } = await c.req("after", { ids: [kept.id] });
+      const { events } = await c.query("after", { ids: [kept.id] });
       assert.deepEqual(events, [kept]);
       const e = alice.sign({ content: "still accepted" });
       assert.deepEqual(await c.publish(e), ["OK", e.id, true, ""]);

@@ -26,9 +26,9 @@ Deno.test({
       const again = await c.publish(e);
       assert.equal(again[2], false);
       assert.match(again[3], /^duplicate: /);
-      const [{ n }] = await relay
+      const [row] = await relay
         .sql`select count(*)::int as n from events where event_id = decode(${e.id}, 'hex')`;
-      assert.equal(n, 1);
+      assert.equal(row!.n, 1);
     });
 
     await t.step("a bad signature is refused with invalid:", async () => {
@@ -58,7 +58,7 @@ Deno.test({
       const refused = await c.publish(late);
       assert.equal(refused[2], false);
       assert.match(refused[3], /^duplicate: /);
-      const { events } = await c.req("r0", { authors: [alice.pubkey], kinds: [0] });
+      const { events } = await c.query("r0", { authors: [alice.pubkey], kinds: [0] });
       assert.deepEqual(events.map((e) => e.id), [v2.id]);
     });
 
@@ -70,7 +70,7 @@ Deno.test({
       assert.equal((await c.publish(high))[2], true);
       assert.equal((await c.publish(low))[2], true);
       assert.equal((await c.publish(high))[2], false);
-      const { events } = await c.req("r1", { authors: [bob.pubkey], kinds: [10002] });
+      const { events } = await c.query("r1", { authors: [bob.pubkey], kinds: [10002] });
       assert.deepEqual(events.map((e) => e.id), [low.id]);
     });
 
@@ -87,7 +87,7 @@ Deno.test({
         created_at: at + 1,
       });
       for (const e of [x1, y1, x2, e1, e2]) assert.equal((await c.publish(e))[2], true, e.content);
-      const { events } = await c.req("r2", { authors: [alice.pubkey], kinds: [30023] });
+      const { events } = await c.query("r2", { authors: [alice.pubkey], kinds: [30023] });
       assert.deepEqual(new Set(events.map((e) => e.id)), new Set([x2.id, y1.id, e2.id]));
     });
 
@@ -97,7 +97,7 @@ Deno.test({
       const e = alice.sign({ kind: 20001, content: "now or never" });
       assert.deepEqual(await c.publish(e), ["OK", e.id, true, ""]);
       await sub.live("live", e.id);
-      const { events } = await c.req("r3", { kinds: [20001] });
+      const { events } = await c.query("r3", { kinds: [20001] });
       assert.deepEqual(events, []);
     });
 
@@ -108,7 +108,7 @@ Deno.test({
       await c.publish(theirs);
       const del = alice.sign({ kind: 5, tags: [["e", mine.id], ["e", theirs.id]] });
       assert.equal((await c.publish(del))[2], true);
-      const { events } = await c.req("r4", { ids: [mine.id, theirs.id, del.id] });
+      const { events } = await c.query("r4", { ids: [mine.id, theirs.id, del.id] });
       assert.deepEqual(new Set(events.map((e) => e.id)), new Set([theirs.id, del.id]));
       const again = await c.publish(mine);
       assert.equal(again[2], false);
@@ -121,7 +121,7 @@ Deno.test({
       const del = alice.sign({ kind: 5, tags: [["e", note.id]] });
       await c.publish(del);
       await c.publish(alice.sign({ kind: 5, tags: [["e", del.id]] }));
-      const { events } = await c.req("r5", { ids: [del.id] });
+      const { events } = await c.query("r5", { ids: [del.id] });
       assert.equal(events.length, 1);
     });
 
@@ -135,7 +135,7 @@ Deno.test({
         created_at: at + 5,
       });
       assert.equal((await c.publish(del))[2], true);
-      assert.deepEqual((await c.req("r6", { authors: [bob.pubkey], kinds: [30000] })).events, []);
+      assert.deepEqual((await c.query("r6", { authors: [bob.pubkey], kinds: [30000] })).events, []);
       const older = bob.sign({ kind: 30000, tags: [["d", "list"]], created_at: at + 2 });
       assert.match((await c.publish(older))[3], /^blocked: /);
       const newer = bob.sign({ kind: 30000, tags: [["d", "list"]], created_at: at + 10 });
@@ -152,12 +152,12 @@ Deno.test({
     await t.step("NIP-40: an event stops being served once it expires", async () => {
       const e = alice.sign({ tags: [["expiration", String(now() + 2)]] });
       assert.equal((await c.publish(e))[2], true);
-      assert.equal((await c.req("r7", { ids: [e.id] })).events.length, 1);
+      assert.equal((await c.query("r7", { ids: [e.id] })).events.length, 1);
       const deadline = Date.now() + 10_000;
       let served = 1;
       for (let i = 0; served && Date.now() < deadline; i++) {
         await new Promise((r) => setTimeout(r, 250));
-        served = (await c.req(`r7-${i}`, { ids: [e.id] })).events.length;
+        served = (await c.query(`r7-${i}`, { ids: [e.id] })).events.length;
       }
       assert.equal(served, 0);
     });

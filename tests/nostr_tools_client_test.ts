@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Relay } from "nostr-tools/relay";
+import type { Filter } from "nostr-tools/filter";
 import type { NostrEvent } from "../lib/nostr/event.ts";
 import { startRelay } from "./_harness.ts";
 import { signer } from "./_client.ts";
@@ -73,7 +74,7 @@ Deno.test({
   },
 });
 
-function query(client: Relay, filter: Record<string, unknown>): Promise<NostrEvent[]> {
+function query(client: Relay, filter: Filter): Promise<NostrEvent[]> {
   return new Promise((resolve) => {
     const out: NostrEvent[] = [];
     const sub = client.subscribe([filter], {

@@ -29,27 +29,27 @@ Deno.test({
     const ids = (es: NostrEvent[]) => es.map((e) => e.content);
 
     await t.step("stored events come newest first, then EOSE", async () => {
-      const { events } = await c.req("all", { kinds: [1], since: base });
+      const { events } = await c.query("all", { kinds: [1], since: base });
       assert.deepEqual(ids(events), ["n9", "n8", "n7", "n6", "n5", "n4", "n3", "n2", "n1", "n0"]);
     });
 
     await t.step("authors, kinds and ids filters", async () => {
-      assert.deepEqual(ids((await c.req("a", { authors: [alice.pubkey], kinds: [1] })).events), [
+      assert.deepEqual(ids((await c.query("a", { authors: [alice.pubkey], kinds: [1] })).events), [
         "n8",
         "n6",
         "n4",
         "n2",
         "n0",
       ]);
-      assert.deepEqual(ids((await c.req("i", { ids: [notes[3]!.id, notes[7]!.id] })).events), [
+      assert.deepEqual(ids((await c.query("i", { ids: [notes[3]!.id, notes[7]!.id] })).events), [
         "n7",
         "n3",
       ]);
-      assert.deepEqual((await c.req("k", { kinds: [7], since: base })).events, []);
+      assert.deepEqual((await c.query("k", { kinds: [7], since: base })).events, []);
     });
 
     await t.step("since and until are inclusive", async () => {
-      assert.deepEqual(ids((await c.req("w", { since: base + 3, until: base + 5 })).events), [
+      assert.deepEqual(ids((await c.query("w", { since: base + 3, until: base + 5 })).events), [
         "n5",
         "n4",
         "n3",
@@ -57,24 +57,24 @@ Deno.test({
     });
 
     await t.step("two tag conditions in one filter AND together", async () => {
-      const { events } = await c.req("tags", { "#t": ["even"], "#e": [target] });
+      const { events } = await c.query("tags", { "#t": ["even"], "#e": [target] });
       assert.deepEqual(ids(events), ["n4", "n2", "n0"]);
-      const { events: withP } = await c.req("tags2", { "#p": [bob.pubkey], "#t": ["odd"] });
+      const { events: withP } = await c.query("tags2", { "#p": [bob.pubkey], "#t": ["odd"] });
       assert.deepEqual(ids(withP), ["n9", "n3"]);
     });
 
     await t.step("tag values match exactly and case-sensitively", async () => {
-      assert.deepEqual((await c.req("case", { "#t": ["EVEN"] })).events, []);
-      assert.deepEqual((await c.req("prefix", { "#t": ["ev"] })).events, []);
+      assert.deepEqual((await c.query("case", { "#t": ["EVEN"] })).events, []);
+      assert.deepEqual((await c.query("prefix", { "#t": ["ev"] })).events, []);
     });
 
     await t.step("limit takes the newest n; limit 0 returns no stored events", async () => {
-      assert.deepEqual(ids((await c.req("l", { kinds: [1], since: base, limit: 3 })).events), [
+      assert.deepEqual(ids((await c.query("l", { kinds: [1], since: base, limit: 3 })).events), [
         "n9",
         "n8",
         "n7",
       ]);
-      assert.deepEqual((await c.req("l0", { kinds: [1], limit: 0 })).events, []);
+      assert.deepEqual((await c.query("l0", { kinds: [1], limit: 0 })).events, []);
     });
 
     await t.step("limit is clamped to max_limit", async () => {
@@ -84,11 +84,11 @@ Deno.test({
       }
       for (const e of many) c.send(["EVENT", e]);
       for (const e of many) await c.ok(e.id);
-      assert.equal((await c.req("cap", { kinds: [1111], limit: 500 })).events.length, 50);
+      assert.equal((await c.query("cap", { kinds: [1111], limit: 500 })).events.length, 50);
     });
 
     await t.step("several filters OR together without duplicates", async () => {
-      const { events } = await c.req("or", { ids: [notes[0]!.id] }, {
+      const { events } = await c.query("or", { ids: [notes[0]!.id] }, {
         "#t": ["even"],
         until: base + 2,
       });
@@ -96,7 +96,7 @@ Deno.test({
     });
 
     await t.step("an empty list matches nothing", async () => {
-      assert.deepEqual((await c.req("empty", { authors: [] })).events, []);
+      assert.deepEqual((await c.query("empty", { authors: [] })).events, []);
     });
 
     await t.step("live events arrive after EOSE and only when they match", async () => {
@@ -143,10 +143,10 @@ Deno.test({
     await t.step("more than max_subscriptions open is refused with CLOSED", async () => {
       await using d = await TestClient.connect(relay.url);
       for (let i = 0; i < 5; i++) await d.req(`s${i}`, { kinds: [9] });
-      const res = await d.req("s5", { kinds: [9] });
+      const res = await d.query("s5", { kinds: [9] });
       assert.match(res.closed ?? "", /^error: too many open subscriptions/);
       d.send(["CLOSE", "s0"]);
-      assert.equal((await d.req("s6", { kinds: [9] })).closed, undefined);
+      assert.equal((await d.query("s6", { kinds: [9] })).closed, undefined);
     });
 
     await t.step("no event is lost or duplicated across the stored-to-live boundary", async () => {
