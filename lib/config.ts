@@ -10,6 +10,14 @@ import { LEVELS } from "./log.ts";
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max);
+const bool = z.string().transform((v, ctx) => {
+  const s = v.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(s)) return true;
+  if (["0", "false", "no", "off"].includes(s)) return false;
+  ctx.addIssue({ code: "custom", message: `expected true or false, got "${v}"` });
+  return z.NEVER;
+});
+const level = int(0, 4);
 const words = z.string().transform((s) => s.split(/[\s,]+/).filter(Boolean));
 const kindList = z.string().transform((s, ctx) => {
   const out: number[] = [];
@@ -246,6 +254,87 @@ export const SETTINGS = {
     schema: int(0),
     default: "1200",
     desc: "Close a connection silent for this long (0 = never)",
+  }),
+  forcedMinAuthLevel: setting({
+    env: ["FORCED_MIN_AUTH_LEVEL"],
+    schema: level,
+    default: "0",
+    desc: "If > 0, connections must fast-authenticate (?authorization=) with at least this level",
+  }),
+  requiredLevelReq: setting({
+    env: ["REQUIRED_AUTH_LEVEL_FOR_REQ"],
+    schema: level,
+    default: "0",
+    desc: "Minimum auth level for REQ (and CLOSE)",
+  }),
+  requiredLevelEvent: setting({
+    env: ["REQUIRED_AUTH_LEVEL_FOR_EVENT"],
+    schema: level,
+    default: "0",
+    desc: "Minimum auth level for EVENT",
+  }),
+  requiredLevelCount: setting({
+    env: ["REQUIRED_AUTH_LEVEL_FOR_COUNT"],
+    schema: level,
+    default: "0",
+    desc: "Minimum auth level for COUNT",
+  }),
+  authExemptKinds: setting({
+    env: ["NIP_65_KINDS_EXEMPT_OF_AUTH"],
+    schema: kindList,
+    default: "10002",
+    desc:
+      "Kinds exempt from the per-command levels (for REQ/COUNT every filter must name only these)",
+  }),
+  authWindowSeconds: setting({
+    env: ["NIP_42_CHALLENGE_WINDOW_SECONDS"],
+    schema: int(1),
+    default: "600",
+    desc: "How far a NIP-42 AUTH event's created_at may be from now",
+  }),
+  fastAuthWindowSeconds: setting({
+    env: ["NIP_43_FAST_AUTH_WINDOW_SECONDS"],
+    schema: int(1),
+    default: "60",
+    desc:
+      "How far a fast-auth (?authorization=) event's created_at may be from now; also how long it is remembered as used",
+  }),
+  restrictChangeAuthPubkey: setting({
+    env: ["NIP_42_RESTRICT_CHANGE_AUTH_PUBKEY"],
+    schema: bool,
+    default: "false",
+    desc: "Refuse authenticating a second pubkey on one connection",
+  }),
+  authorizationTimeoutSeconds: setting({
+    env: ["AUTHORIZATION_TIMEOUT"],
+    schema: int(1),
+    default: "10",
+    desc: "How long a forced fast-auth connection waits for its level",
+  }),
+  dmPrivacy: setting({
+    env: ["NIP_04_NIP_42_ENFORCE_KIND_4_AUTHENTICATION"],
+    schema: bool,
+    default: "true",
+    desc: "Serve kind 4 and 1059 only to their authenticated author or p-tagged recipient",
+  }),
+  rateLimitWindowSeconds: setting({
+    env: ["RATE_LIMITING_SLIDING_WINDOW"],
+    schema: int(1),
+    default: "60",
+    desc: "Rate-limit sliding window (seconds)",
+  }),
+  rateLimitMaxRequests: setting({
+    env: ["RATE_LIMITING_MAX_REQUESTS"],
+    schema: int(0),
+    default: "300",
+    desc: "Messages per IP per window (0 = no rate limit)",
+  }),
+  trustProxyHeader: setting({
+    env: ["TRUST_PROXY_HEADER"],
+    schema: z.string().regex(/^[A-Za-z0-9-]*$/),
+    default: "",
+    desc:
+      "Header carrying the client IP set by a trusted reverse proxy (e.g. x-forwarded-for); empty = use the socket address",
   }),
   workerConcurrency: setting({
     env: ["WORKER_CONCURRENCY"],

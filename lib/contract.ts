@@ -44,6 +44,8 @@ export function redisKeys(prefix = "") {
     maxAllowedConnections: `${p}max_allowed_connections`,
     /** ZSET per IP: one member per message, scored by time in ms (sliding window). */
     rateLimit: (ip: string) => `${p}requests:${ip}`,
+    /** SET of the cids authenticated as a pubkey (to re-compute their levels). */
+    pubkeyConnections: (pubkey: string) => `${p}pubkey_connections:${pubkey}`,
     /** HASH web node id → last heartbeat (ms); connections of a node gone silent are swept. */
     nodes: `${p}nodes`,
     /** Channel of replies for one connection (see `encodeReply`). */
@@ -88,6 +90,8 @@ export const QUEUES = {
   req: "nostr-req",
   /** COUNT → CountRequest */
   count: "nostr-count",
+  /** AUTH and fast auth → Authorize; level changes → RecomputeLevels. */
+  auth: "nostr-auth",
   /** Periodic work: NIP-40 purge, connection sweep. */
   housekeeping: "nostr-housekeeping",
 } as const;
@@ -97,6 +101,8 @@ export const JOBS = {
   newEvent: "NewEvent",
   newSubscription: "NewSubscription",
   countRequest: "CountRequest",
+  authorize: "Authorize",
+  recomputeLevels: "RecomputeLevels",
   purgeExpired: "PurgeExpired",
   sweepConnections: "SweepConnections",
 } as const;
@@ -133,6 +139,30 @@ export interface CountRequestJob extends Requester {
 }
 
 /**
+ * Authorize: verify a kind-22242 event (signature; the web process checked kind, challenge, relay
+ * and time window) and compute the auth level of its pubkey from PostgreSQL.
+ */
+export interface AuthorizeJob {
+  cid: string;
+  /** Canonical JSON of the kind-22242 event. */
+  event: string;
+}
+
+/** RecomputeLevels: the levels of these pubkeys changed (trust, subscription, user link). */
+export interface RecomputeLevelsJob {
+  pubkeys: string[];
+}
+
+/** Auth levels (NIP-42 + the original's membership model). */
+export const LEVELS = {
+  anonymous: 0,
+  authenticated: 1,
+  registered: 2,
+  subscriber: 3,
+  trusted: 4,
+} as const;
+
+/**
  * A reply published on a connection's channel: a JSON header line, then payload lines.
  * - `send`: each payload line is a complete wire message, forwarded verbatim.
  * - `events`: each payload line is a stored event (canonical JSON) for subscription `sid`;
@@ -140,12 +170,17 @@ export interface CountRequestJob extends Requester {
  * - `closed`: the subscription ended on the worker side (query failed); `reason` has a prefix.
  *   `events` and `closed` echo the `gen` of the NewSubscription job they answer.
  * - `close`: close the websocket with `code` and `reason`.
+ * - `auth`: the answer to an Authorize job: `ok` false with a prefixed `reason` when the event
+ *   is refused (bad signature), else the `level` of `pubkey`.
+ * - `level`: the level of an authenticated `pubkey` changed (RecomputeLevels).
  */
 export type ReplyHeader =
   | { op: "send" }
   | { op: "events"; sid: string; gen: number; eose: boolean }
   | { op: "closed"; sid: string; gen: number; reason: string }
-  | { op: "close"; code: number; reason: string };
+  | { op: "close"; code: number; reason: string }
+  | { op: "auth"; eventId: string; pubkey: string; ok: boolean; level: number; reason: string }
+  | { op: "level"; pubkey: string; level: number };
 
 /** Encodes a reply for `PUBLISH`. Payload lines must not contain "\n" (JSON never does). */
 export function encodeReply(header: ReplyHeader, lines: string[] = []): string {
