@@ -85,6 +85,8 @@ export async function startRelay(env: Record<string, string> = {}): Promise<Rela
     HOST: "127.0.0.1",
     LOG_LEVEL,
     WORKER_CONCURRENCY: "8",
+    // Every test client comes from 127.0.0.1: tests that exercise the limiter turn it on.
+    RATE_LIMITING_MAX_REQUESTS: "0",
     ...env,
   });
   const log = createLogger("test", config.logLevel);
