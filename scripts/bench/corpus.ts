@@ -94,7 +94,7 @@ export class Corpus {
   #now: number;
 
   constructor(opts: { directorySize?: number; now?: number } = {}) {
-    this.directory = Array.from({ length: opts.directorySize ?? 2000 }, () => randomHex(32));
+    this.directory = Array.from({ length: opts.directorySize ?? 20000 }, () => randomHex(32));
     this.#now = opts.now ?? Math.floor(Date.now() / 1000);
   }
 

@@ -47,7 +47,7 @@ A load generator for a running relay (default ws://127.0.0.1:3000). Prints one J
 stdout; progress goes to stderr.
 
   --only=LIST             scenarios to run, comma separated (default: ${SCENARIOS.join(",")})
-  --events=N              ingest: events of the loaded phase (default 4000)
+  --events=N              ingest: events of the loaded phase (default 8000)
   --conns=N               ingest: publisher connections (default 8)
   --in-flight=N           ingest: events in flight per connection (default 50)
   --unloaded=N            ingest: events sent one at a time on one connection (default 200)
@@ -143,7 +143,7 @@ export function parseOptions(args: string[]): BenchOptions | "help" {
   return {
     url,
     only: SCENARIOS.filter((s) => only.includes(s)),
-    events: positiveInt("events", values.events, 4000),
+    events: positiveInt("events", values.events, 8000),
     conns: positiveInt("conns", values.conns, 8),
     inFlight: positiveInt("in-flight", values["in-flight"], 50),
     unloaded: positiveInt("unloaded", values.unloaded, 200, 0),

@@ -1,9 +1,10 @@
 /**
- * CPU and memory of the processes under test, from `ps` (Deno 2.9 refuses reads under /proc
- * without --allow-all, so the bench task grants `--allow-run=ps` instead). A selector is a pid,
- * an exact argv element (`main.ts`, `workers/main.ts`) or a process name (`postgres`,
+ * CPU and memory of the processes under test, from `ps` and `top` (Deno 2.9 refuses reads under
+ * /proc without --allow-all, so the bench task grants `--allow-run=ps,top` instead). A selector
+ * is a pid, an exact argv element (`main.ts`, `workers/main.ts`) or a process name (`postgres`,
  * `redis-server`); a selector may match several processes (Postgres backends), whose figures are
- * summed. RSS is exact (KB); CPU comes in whole seconds per process, as `ps` reports it.
+ * summed. RSS comes from `ps` (KB); CPU time from `top`'s TIME+ (hundredths of a second), or from
+ * `ps` in whole seconds when `top` cannot run.
  *
  * @module
  */
@@ -46,6 +47,50 @@ export async function listProcesses(): Promise<PsRow[]> {
   }
 }
 
+function parseCpuTime(s: string): number | null {
+  let m = /^(\d+):(\d+)\.(\d+)$/.exec(s);
+  if (m) return Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) / 100;
+  m = /^(\d+):(\d+)$/.exec(s);
+  if (m) return Number(m[1]) * 60 + Number(m[2]);
+  m = /^(\d+),(\d+)$/.exec(s);
+  if (m) return Number(m[1]) * 3600 + Number(m[2]) * 60;
+  return null;
+}
+
+async function topBatch(pids: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  try {
+    const res = await new Deno.Command("top", {
+      args: ["-b", "-n", "1", "-d", "0.05", "-w", "512", "-p", pids.join(",")],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!res.success) return out;
+    let timeCol = -1;
+    for (const line of new TextDecoder().decode(res.stdout).split("\n")) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[0] === "PID") {
+        timeCol = fields.indexOf("TIME+");
+        continue;
+      }
+      if (timeCol < 0 || !/^\d+$/.test(fields[0] ?? "")) continue;
+      const t = parseCpuTime(fields[timeCol] ?? "");
+      if (t !== null) out.set(Number(fields[0]), t);
+    }
+  } catch {
+    // top missing or not allowed: whole seconds from ps remain
+  }
+  return out;
+}
+
+/** CPU seconds (to 0.01 s) of each pid, from `top` (at most 20 pids per call). */
+export async function cpuTimes(pids: number[]): Promise<Map<number, number>> {
+  const batches: number[][] = [];
+  for (let i = 0; i < pids.length; i += 20) batches.push(pids.slice(i, i + 20));
+  const maps = await Promise.all(batches.map(topBatch));
+  return new Map(maps.flatMap((m) => [...m]));
+}
+
 /** The rows a selector names (never the bench's own process unless named by pid). */
 export function select(rows: PsRow[], selector: string): PsRow[] {
   if (/^\d+$/.test(selector)) return rows.filter((r) => r.pid === Number(selector));
@@ -69,8 +114,8 @@ export interface ProcReport {
   /** Seconds the watch ran. */
   wall_s: number;
   /**
-   * CPU seconds used during the scenario (whole seconds per process), and % of one core (null
-   * when the watch ran under 5 s: too short for whole-second CPU figures).
+   * CPU seconds used during the scenario, and % of one core (null when the watch ran under 2 s,
+   * too short for the sampling's precision).
    */
   cpu_s: number;
   cpu_pct: number | null;
@@ -106,8 +151,13 @@ export class ProcWatch {
     const entries = Object.entries(this.#selectors);
     const take = async (): Promise<Snapshot[]> => {
       const rows = await listProcesses();
+      const chosen = entries.map(([, sel]) => select(rows, sel));
+      const precise = await cpuTimes([...new Set(chosen.flat().map((r) => r.pid))]);
       const at = performance.now();
-      return entries.map(([, sel]) => ({ at, rows: select(rows, sel) }));
+      return chosen.map((rs) => ({
+        at,
+        rows: rs.map((r) => ({ ...r, cpuS: precise.get(r.pid) ?? r.cpuS })),
+      }));
     };
     const first = await take();
     const peaks = first.map((s) => rssOf(s.rows));
@@ -132,8 +182,8 @@ export class ProcWatch {
         out[label] = {
           pids: [...new Set([...a.rows, ...b.rows].map((r) => r.pid))].sort((x, y) => x - y),
           wall_s: round2(wall),
-          cpu_s: cpu,
-          cpu_pct: wall >= 5 ? round2((100 * cpu) / wall) : null,
+          cpu_s: round2(cpu),
+          cpu_pct: wall >= 2 ? round2((100 * cpu) / wall) : null,
           rss_start_kb: rssOf(a.rows),
           rss_end_kb: rssOf(b.rows),
           rss_peak_kb: Math.max(peaks[i] ?? 0, rssOf(b.rows)),

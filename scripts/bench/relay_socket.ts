@@ -1,10 +1,12 @@
 /**
- * A minimal NIP-01 client over the runtime's WebSocket: light enough to hold thousands of
- * connections, with EVENT frames handed over raw (only the subscription id is extracted) so that
- * the load generator spends as little time as possible per delivered event.
+ * A minimal NIP-01 client, light enough to hold thousands of connections, with EVENT frames
+ * handed over raw (only the subscription id is extracted) so that the load generator spends as
+ * little time as possible per delivered event. It runs over `NoDelayWebSocket` (TCP_NODELAY; see
+ * nodelay_ws.ts for why not the runtime's WebSocket).
  *
  * @module
  */
+import { NoDelayWebSocket } from "./nodelay_ws.ts";
 
 /** Callbacks for the relay messages a scenario cares about; `now` is performance.now() on arrival. */
 export interface RelayHandlers {
@@ -43,66 +45,69 @@ export class RelaySocket {
   handlers: RelayHandlers = {};
   /** Set once the connection is closed (by either side). */
   closeInfo: CloseInfo | null = null;
-  /** Milliseconds from `new WebSocket()` to `open`. */
+  /** Milliseconds from the TCP connect to the end of the upgrade handshake. */
   readonly connectMs: number;
   /** Resolves when the connection is closed. */
   readonly closed: Promise<CloseInfo>;
-  /** Text frames that were not valid NIP-01 messages. */
+  /** Frames that were not valid NIP-01 messages (binary frames included). */
   garbage = 0;
-  #ws: WebSocket;
+  #ws: NoDelayWebSocket;
+  #settle: (info: CloseInfo) => void = () => {};
 
-  private constructor(ws: WebSocket, connectMs: number) {
+  private constructor(ws: NoDelayWebSocket, connectMs: number) {
     this.#ws = ws;
     this.connectMs = connectMs;
-    let settle: (info: CloseInfo) => void = () => {};
-    this.closed = new Promise((resolve) => settle = resolve);
-    ws.onmessage = (e: MessageEvent) => this.#dispatch(e.data);
-    ws.onerror = () => {};
-    ws.onclose = (e: CloseEvent) => {
-      this.closeInfo = { code: e.code, reason: e.reason };
-      settle(this.closeInfo);
-    };
+    this.closed = new Promise((resolve) => this.#settle = resolve);
   }
 
-  /** Opens a connection; rejects on error, early close or after `timeoutMs`. */
-  static connect(url: string, timeoutMs: number): Promise<RelaySocket> {
+  /** Opens a connection; rejects on error, refusal or after `timeoutMs`. */
+  static async connect(url: string, timeoutMs: number): Promise<RelaySocket> {
     const started = performance.now();
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
-      const timer = setTimeout(() => {
-        ws.onclose = null;
-        ws.close();
-        reject(new Error(`Cannot connect: no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      ws.onopen = () => {
-        clearTimeout(timer);
-        resolve(new RelaySocket(ws, performance.now() - started));
-      };
-      ws.onerror = (e) => {
-        clearTimeout(timer);
-        reject(new Error(`Cannot connect: ${e instanceof ErrorEvent ? e.message : "error"}`));
-      };
-      ws.onclose = (e) => {
-        clearTimeout(timer);
-        reject(new Error(`Cannot connect: closed with code ${e.code} ${e.reason}`.trim()));
-      };
+    let target: RelaySocket | null = null;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const connecting = NoDelayWebSocket.connect(url, {
+      onText: (text) => {
+        if (target) target.#dispatch(text);
+      },
+      onBinary: () => target && target.garbage++,
+      onClose: (code, reason) => {
+        if (target) target.#onClose(code, reason);
+      },
+    }, signal);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Cannot connect: no answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
+    try {
+      const ws = await Promise.race([connecting, expired]);
+      target = new RelaySocket(ws, performance.now() - started);
+      return target;
+    } catch (err) {
+      // A handshake that completes after the deadline must not leak a socket.
+      connecting.then((ws) => ws.close(), () => {});
+      throw err instanceof Error && err.message.startsWith("Cannot connect")
+        ? err
+        : new Error(`Cannot connect: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** True while the connection is open. */
   get isOpen(): boolean {
-    return this.#ws.readyState === WebSocket.OPEN;
+    return this.#ws.isOpen;
   }
 
   /** Sends one frame (already serialized); false when the connection is no longer open. */
   send(frame: string): boolean {
-    if (this.#ws.readyState !== WebSocket.OPEN) return false;
-    this.#ws.send(frame);
-    return true;
+    return this.#ws.sendText(frame);
   }
 
   /** Closes the connection and waits (at most `timeoutMs`) for the close to complete. */
-  async close(timeoutMs = 2000): Promise<void> {
+  async close(timeoutMs = 2500): Promise<void> {
     if (this.closeInfo) return;
     this.#ws.close(1000, "bench done");
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -113,12 +118,14 @@ export class RelaySocket {
     clearTimeout(timer);
   }
 
-  #dispatch(data: unknown): void {
+  #onClose(code: number, reason: string): void {
+    if (this.closeInfo) return;
+    this.closeInfo = { code, reason };
+    this.#settle(this.closeInfo);
+  }
+
+  #dispatch(data: string): void {
     const now = performance.now();
-    if (typeof data !== "string") {
-      this.garbage++;
-      return;
-    }
     const h = this.handlers;
     const m = EVENT_PREFIX.exec(data);
     if (m) {
