@@ -46,7 +46,7 @@ export async function countRequest(
     await publishReply(deps, cid, { op: "closed", sid, gen: 0, reason: COUNT_REASONS.invalid });
     return { count: 0, approximate: false };
   }
-  const ids = matchingIds(deps.sql, filters, queryContext(deps));
+  const ids = matchingIds(deps.sql, filters, queryContext(deps, job.data.authed));
   let result: CountResult = { count: 0, approximate: false };
   if (ids) {
     const threshold = deps.config.countCostThreshold;

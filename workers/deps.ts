@@ -42,3 +42,35 @@ export function unixNow(deps: Pick<ProcessorDeps, "now">): number {
 export function isQueryTimeout(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "57014";
 }
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * The `authed` list of a job as pubkeys: only lowercase 64-hex strings of an array are kept
+ * (a queue payload is not trusted for types, and a string would pass `includes` by substring).
+ */
+export function authedPubkeys(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((v): v is string => typeof v === "string" && HEX64.test(v));
+}
+
+/** Rejection of `withDeadline` when its bound passes first. */
+export class DeadlineError extends Error {
+  constructor(what: string, readonly ms: number) {
+    super(`Cannot ${what}: no answer from PostgreSQL within ${ms} ms`);
+    this.name = "DeadlineError";
+  }
+}
+
+/** Resolves with `p`, or rejects with DeadlineError("Cannot <what>: …") after `ms`. */
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(function deadlinePassed() {
+      reject(new DeadlineError(what, ms));
+    }, ms);
+  });
+  return Promise.race([p, deadline]).finally(function clearDeadline() {
+    clearTimeout(timer);
+  });
+}

@@ -12,7 +12,14 @@ import { UnrecoverableError } from "bullmq";
 import type { NewEventJob } from "../lib/contract.ts";
 import { errorText } from "../lib/log.ts";
 import { canonicalJson, kindClass, type NostrEvent, rawId } from "../lib/nostr/event.ts";
-import { type JobLike, type ProcessorDeps, unixNow } from "./deps.ts";
+import {
+  authedPubkeys,
+  DeadlineError,
+  type JobLike,
+  type ProcessorDeps,
+  unixNow,
+  withDeadline,
+} from "./deps.ts";
 import { checkEvent, parseEventJson } from "./event_rules.ts";
 import { okReply } from "./replies.ts";
 import { storeEvent, type StoreOutcome } from "./store_event.ts";
@@ -30,26 +37,6 @@ export const OUTCOME_MESSAGES: Record<Exclude<StoreOutcome, "stored">, string> =
 
 /** The answer to a client whose event could not be stored because of an infrastructure fault. */
 export const STORE_ERROR_MESSAGE = "error: could not store the event, try again";
-
-class StoreTimeout extends Error {
-  constructor(ms: number) {
-    super(`Cannot store event: no answer from PostgreSQL within ${ms} ms`);
-    this.name = "StoreTimeout";
-  }
-}
-
-/** Resolves with `p`, or rejects with StoreTimeout after `ms`. */
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(function storeDeadline() {
-      reject(new StoreTimeout(ms));
-    }, ms);
-  });
-  return Promise.race([p, deadline]).finally(function clearDeadline() {
-    clearTimeout(timer);
-  });
-}
 
 /**
  * Processes one NewEvent job; returns the OK message sent ("" when accepted).
@@ -70,7 +57,7 @@ export async function newEvent(job: JobLike<NewEventJob>, deps: ProcessorDeps): 
   }
   const e = parsed.event;
   const now = unixNow(deps);
-  const refused = checkEvent(e, { authed: authed ?? [], config, now });
+  const refused = checkEvent(e, { authed: authedPubkeys(authed), config, now });
   if (refused) {
     await redis.publish(channel, okReply(e.id, false, refused));
     return refused;
@@ -92,9 +79,9 @@ export async function newEvent(job: JobLike<NewEventJob>, deps: ProcessorDeps): 
   });
   let outcome: StoreOutcome;
   try {
-    outcome = await withDeadline(store, timeoutMs);
+    outcome = await withDeadline(store, timeoutMs, "store event");
   } catch (err) {
-    if (err instanceof StoreTimeout) publishWhenLate(store, e, raw, deps);
+    if (err instanceof DeadlineError) publishWhenLate(store, e, raw, deps);
     log.error("Cannot store event", { cid, id: e.id, kind: e.kind, error: errorText(err) });
     await redis.publish(channel, okReply(e.id, false, STORE_ERROR_MESSAGE));
     throw new UnrecoverableError(`Cannot store event ${e.id}: ${errorText(err)}`);

@@ -107,6 +107,15 @@ suite.test("newEvent() accepts a NIP-70 protected event only from its authentica
   assert.deepEqual(await fx.publish(e, { authed: [newSigner().pubkey, s.pubkey] }), [true, ""]);
 });
 
+suite.test("newEvent() reads NIP-70 authors only from a list of pubkeys in authed", async (fx) => {
+  const s = newSigner();
+  const e = s.sign({ tags: [["-"]] });
+  const refused = "auth-required: this event may only be published by its author";
+  const authed = `x${s.pubkey}` as unknown as string[];
+  assert.deepEqual(await fx.publish(e, { authed }), [false, refused]);
+  assert.deepEqual(await fx.publish(e, { authed: [s.pubkey.toUpperCase()] }), [false, refused]);
+});
+
 suite.test("newEvent() publishes an ephemeral event live without storing it", async (fx) => {
   fx.replies.drain(fx.keys.liveChannel);
   const e = newSigner().sign({ kind: 20001, content: "typing" });

@@ -37,7 +37,7 @@ export async function newSubscription(
     await publishReply(deps, cid, { op: "closed", sid, gen, reason: REQ_REASONS.invalid });
     return 0;
   }
-  const ctx = queryContext(deps);
+  const ctx = queryContext(deps, job.data.authed);
   const query = selectEvents(deps.sql, filters, ctx);
   if (!query) {
     await publishReply(deps, cid, { op: "events", sid, gen, eose: true });

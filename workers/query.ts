@@ -3,8 +3,9 @@
  * `matchFilter` in lib/nostr/filter.ts: fields AND together, values of one field OR together,
  * each `#x` condition is its own subquery on `searchable_tags` (two tag conditions are an AND,
  * never a shared join), since/until are inclusive, an empty list matches nothing, NIP-50 search
- * uses PostgreSQL text search, expired events are never returned. Every user value is a bound
- * parameter; hex ids are decoded to bytea in SQL.
+ * uses PostgreSQL text search, expired events are never returned. With DM privacy on, direct
+ * messages (kinds 4 and 1059) are returned only to their participants. Every user value is a
+ * bound parameter; hex ids are decoded to bytea in SQL.
  *
  * @module
  */
@@ -21,7 +22,16 @@ export interface QueryContext {
   defaultLimit: number;
   maxLimit: number;
   searchLanguage: string;
+  /**
+   * DM privacy (NIP_04_NIP_42_ENFORCE_KIND_4_AUTHENTICATION): null when off; otherwise the
+   * pubkeys the requester authenticated, and events of DM_KINDS are returned only when their
+   * author, or the value of one of their `p` tags, is among them (none when the list is empty).
+   */
+  dmAuthed: readonly string[] | null;
 }
+
+/** Kinds served only to their participants when DM privacy is on: NIP-04 DMs, NIP-59 gift wraps. */
+export const DM_KINDS: readonly number[] = [4, 1059];
 
 type Fragment = postgres.Fragment;
 
@@ -48,11 +58,39 @@ function and(sql: Sql, parts: Fragment[]): Fragment {
 }
 
 /**
+ * The DM privacy condition of one filter: undefined when none is needed (privacy off, the
+ * filter cannot match a DM kind, or it already limits the results to the requester's own DMs
+ * by authors or `#p`), null when the filter can only match DMs the requester may not see.
+ * The condition is a filter on the rows the other conditions select (both participant checks
+ * are index lookups, hashed once per query or probed per row as the planner prefers), so
+ * filters that do not name kinds keep their plans.
+ */
+function dmCondition(sql: Sql, f: Filter, authed: readonly string[] | null) {
+  if (authed === null) return undefined;
+  const isDm = (k: number) => DM_KINDS.includes(k);
+  if (f.kinds && !f.kinds.some(isDm)) return undefined;
+  const mine = (values: string[] | undefined) =>
+    values !== undefined && values.every((v) => authed.includes(v));
+  if (authed.length && (mine(f.authors) || mine(f["#p"]))) return undefined;
+  const onlyDms = f.kinds !== undefined && f.kinds.every(isDm);
+  if (!authed.length) return onlyDms ? null : sql`e.kind <> all(${DM_KINDS}::int[])`;
+  const participant = sql`(e.author_id in (
+      select a.id from authors a where a.pubkey = any(${byteaArray(sql, [...authed])}))
+    or exists (select 1 from searchable_tags t
+      where t.event_id = e.id and t.name = 'p' and t.value = any(${[...authed]}::text[])))`;
+  if (onlyDms) return participant;
+  return sql`(e.kind <> all(${DM_KINDS}::int[]) or ${participant})`;
+}
+
+/**
  * The WHERE conditions of one filter on `events e` (limit ignored), or null when the filter
  * cannot match anything (an empty list, a search without words).
  */
 export function filterConditions(sql: Sql, f: Filter, ctx: QueryContext): Fragment | null {
   const parts: Fragment[] = [sql`(e.expires_at is null or e.expires_at > ${ctx.now})`];
+  const dm = dmCondition(sql, f, ctx.dmAuthed);
+  if (dm === null) return null;
+  if (dm) parts.push(dm);
   if (f.ids) {
     if (!f.ids.length) return null;
     parts.push(sql`e.event_id = any(${byteaArray(sql, f.ids)})`);

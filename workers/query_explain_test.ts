@@ -5,12 +5,13 @@ import { type WorkerFixture, workerSuite } from "./_test_helpers.ts";
 
 const suite = workerSuite();
 const NOW = 2_000_000_000;
-const ctx: QueryContext = { now: NOW, defaultLimit: 500, maxLimit: 1000, searchLanguage: "simple" };
+const base = { now: NOW, defaultLimit: 500, maxLimit: 1000, searchLanguage: "simple" };
 
 /**
  * 20,000 events from 500 authors: per author one kind 0 and one kind 3, 40 addressable 30023
  * (d tags), the rest kinds 1/7/6 with e, p and t tags; kind 1 is searchable. One event every
- * 10 s going back from NOW.
+ * 10 s going back from NOW. Then 2,000 DMs (kind 4) and 500 gift wraps (kind 1059) between
+ * those authors, p-tagged like the notes.
  */
 async function seed(fx: WorkerFixture) {
   await fx.sql`insert into authors (pubkey)
@@ -24,12 +25,17 @@ async function seed(fx: WorkerFixture) {
       '{"i":' || i || '}'
     from generate_series(0, 19999) as i
     join authors a on a.pubkey = sha256(('author' || (i % 500))::bytea)`;
+  await fx.sql`insert into events (event_id, author_id, kind, created_at, raw)
+    select sha256(('dm' || i)::bytea), a.id, case when i < 2000 then 4 else 1059 end,
+      ${NOW} - i * 80 - 5, '{"dm":' || i || '}'
+    from generate_series(0, 2499) as i
+    join authors a on a.pubkey = sha256(('author' || (i * 7 % 500))::bytea)`;
   await fx.sql`insert into searchable_tags (event_id, name, value, created_at)
     select id, 'e', encode(sha256(('event' || (id + 7))::bytea), 'hex'), created_at
       from events where kind in (1, 7, 6)
     union all
     select id, 'p', encode(sha256(('author' || (id % 500))::bytea), 'hex'), created_at
-      from events where kind in (1, 7, 3)
+      from events where kind in (1, 7, 3, 4, 1059)
     union all
     select id, 't', 'topic' || (id % 200), created_at from events where kind = 1
     union all
@@ -61,7 +67,7 @@ async function precompute(fx: WorkerFixture) {
  * counted, where a sequential scan is the right plan for COUNT (NIP_45_COUNT_COST_THRESHOLD
  * exists for them); their REQ plans are still checked.
  */
-const BROAD = new Set(["kinds only", "recent (no conditions)"]);
+const BROAD = new Set(["kinds only", "recent (no conditions)", "DMs and gift wraps by kinds only"]);
 const SHAPES: Record<string, () => Filter[]> = {
   "by ids": () => [{ ids: [eventId(0), eventId(97), eventId(194)] }],
   "authors + kinds": () => [{ authors: [author(3), author(4)], kinds: [1], limit: 20 }],
@@ -74,7 +80,25 @@ const SHAPES: Record<string, () => Filter[]> = {
   "search": () => [{ search: "word42", limit: 20 }],
   "recent (no conditions)": () => [{ limit: 100 }],
   "two filters (union)": () => [{ ids: [eventId(0)] }, { authors: [author(1)], kinds: [0, 3] }],
+  "DM inbox: kinds [4] + #p": () => [{ kinds: [4], "#p": [author(7)], limit: 50 }],
+  "DMs sent: kinds [4] + authors": () => [{ kinds: [4], authors: [author(7)] }],
+  "DMs of someone else: kinds [4] + #p": () => [{ kinds: [4], "#p": [author(8)], limit: 50 }],
+  "gift wraps: kinds [1059] + #p": () => [{ kinds: [1059], "#p": [author(7)] }],
+  "DMs and gift wraps by kinds only": () => [{ kinds: [4, 1059], limit: 50 }],
 };
+
+/**
+ * The query contexts every shape is planned in: DM privacy off, on for a requester who
+ * authenticated author 7 (and author 9), and on for an anonymous one (DM-only shapes then
+ * match nothing and have no query).
+ */
+function contexts(): Record<string, QueryContext> {
+  return {
+    "privacy off": { ...base, dmAuthed: null },
+    "authenticated": { ...base, dmAuthed: [author(7), author(9)] },
+    "anonymous": { ...base, dmAuthed: [] },
+  };
+}
 
 /** Names of the nodes of `plan` that scan `events` sequentially. */
 function seqScansOnEvents(plan: Record<string, unknown>): string[] {
@@ -94,22 +118,33 @@ async function explain(fx: WorkerFixture, query: unknown): Promise<Record<string
   return plan;
 }
 
-suite.test("query plans (seeded with 20k events) use indexes, never a Seq Scan on events", async (fx) => {
+suite.test("query plans (seeded with 22.5k events) use indexes, never a Seq Scan on events", async (fx) => {
   await seed(fx);
   await precompute(fx);
-  for (const [shape, filters] of Object.entries(SHAPES)) {
-    const query = selectEvents(fx.sql, filters(), ctx);
-    assert.ok(query, shape);
-    const plan = await explain(fx, query);
-    assert.deepEqual(seqScansOnEvents(plan), [], `REQ ${shape}:\n${JSON.stringify(plan, null, 1)}`);
-    if (BROAD.has(shape)) continue;
-    const count = matchingIds(fx.sql, filters(), ctx);
-    const countPlan = await explain(fx, count);
-    assert.deepEqual(
-      seqScansOnEvents(countPlan),
-      [],
-      `COUNT ${shape}:\n${JSON.stringify(countPlan, null, 1)}`,
-    );
+  for (const [name, ctx] of Object.entries(contexts())) {
+    for (const [shape, filters] of Object.entries(SHAPES)) {
+      const what = `${shape} (${name})`;
+      const query = selectEvents(fx.sql, filters(), ctx);
+      if (!query) {
+        const dmOnly = filters().every((f) => f.kinds?.every((k) => k === 4 || k === 1059));
+        assert.ok(name === "anonymous" && dmOnly, `no query for ${what}`);
+        continue;
+      }
+      const plan = await explain(fx, query);
+      assert.deepEqual(
+        seqScansOnEvents(plan),
+        [],
+        `REQ ${what}:\n${JSON.stringify(plan, null, 1)}`,
+      );
+      if (BROAD.has(shape)) continue;
+      const count = matchingIds(fx.sql, filters(), ctx);
+      const countPlan = await explain(fx, count);
+      assert.deepEqual(
+        seqScansOnEvents(countPlan),
+        [],
+        `COUNT ${what}:\n${JSON.stringify(countPlan, null, 1)}`,
+      );
+    }
   }
 });
 

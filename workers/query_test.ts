@@ -17,6 +17,7 @@ const ctx: QueryContext = {
   defaultLimit: 500,
   maxLimit: 1000,
   searchLanguage: "simple",
+  dmAuthed: null,
 };
 
 interface Data {

@@ -8,7 +8,7 @@
 import type { Sql } from "../lib/db.ts";
 import type { Filter } from "../lib/nostr/filter.ts";
 import { filterSchema } from "../lib/nostr/filter.ts";
-import { type ProcessorDeps, unixNow } from "./deps.ts";
+import { authedPubkeys, type ProcessorDeps, unixNow } from "./deps.ts";
 import type { QueryContext } from "./query.ts";
 
 /**
@@ -39,14 +39,21 @@ export async function inQueryTransaction<T>(
   }
 }
 
-/** The query context of a job from the processor's settings and clock. */
-export function queryContext(deps: Pick<ProcessorDeps, "config" | "now">): QueryContext {
+/**
+ * The query context of a job from the processor's settings and clock and the job's `authed`
+ * list (the pubkeys its connection authenticated, for DM privacy).
+ */
+export function queryContext(
+  deps: Pick<ProcessorDeps, "config" | "now">,
+  authed: unknown,
+): QueryContext {
   const { config } = deps;
   return {
     now: unixNow(deps),
     defaultLimit: config.defaultLimit,
     maxLimit: config.maxLimit,
     searchLanguage: config.searchLanguage,
+    dmAuthed: config.dmPrivacy ? authedPubkeys(authed) : null,
   };
 }
 
