@@ -288,3 +288,50 @@ export function wireMessage(message: string): unknown[] {
   }
   return JSON.parse(lines[0]!) as unknown[];
 }
+
+/** Rows of the accounts schema (migrations/0003_accounts.sql) that auth levels are read from. */
+export function accounts(sql: Sql) {
+  /** The authors row of `pubkey` (created when missing). */
+  async function authorId(pubkey: string): Promise<number> {
+    const [row] = await sql`insert into authors (pubkey) values (decode(${pubkey}, 'hex'))
+      on conflict (pubkey) do update set pubkey = excluded.pubkey returning id`;
+    return row!.id as number;
+  }
+  return {
+    authorId,
+    /** A user, email-confirmed or not; returns its id. */
+    async user(confirmed: boolean): Promise<number> {
+      const [row] = await sql`insert into users (email, password_hash, confirmed_at)
+        values (${`${randomHex(12)}@example.com`}, 'x', ${confirmed ? new Date() : null})
+        returning id`;
+      return row!.id as number;
+    },
+    /** Links `pubkey` to user `userId`. */
+    async link(userId: number, pubkey: string): Promise<void> {
+      await sql`insert into user_pubkeys (author_id, user_id) values (${await authorId(
+        pubkey,
+      )}, ${userId})`;
+    },
+    /** Sets the subscription of `pubkey` to expire `seconds` from now (negative: expired). */
+    async subscribe(pubkey: string, seconds: number): Promise<void> {
+      const expires = new Date(Date.now() + seconds * 1000);
+      await sql`insert into author_subscriptions (author_id, expires_at)
+        values (${await authorId(pubkey)}, ${expires})
+        on conflict (author_id) do update set expires_at = excluded.expires_at`;
+    },
+    /** Makes `pubkey` a trusted author. */
+    async trust(pubkey: string): Promise<void> {
+      await sql`insert into trusted_authors (author_id) values (${await authorId(pubkey)})
+        on conflict do nothing`;
+    },
+    /** Removes `pubkey` from the trusted authors. */
+    async distrust(pubkey: string): Promise<void> {
+      await sql`delete from trusted_authors where author_id = ${await authorId(pubkey)}`;
+    },
+  };
+}
+
+/** A signed kind-22242 auth event by `signer` for connection `cid`. */
+export function authEvent(signer: Signer, cid: string, relay = "ws://localhost:3000"): NostrEvent {
+  return signer.sign({ kind: 22242, content: "", tags: [["relay", relay], ["challenge", cid]] });
+}

@@ -1,7 +1,7 @@
 /**
  * Periodic jobs of the housekeeping queue: PurgeExpired (NIP-40 events past their expiration,
  * deleted in batches) and SweepConnections (Redis state of connections whose web process stopped
- * sending heartbeats).
+ * sending heartbeats, including their place in the `pubkeyConnections` set of their pubkey).
  *
  * @module
  */
@@ -79,12 +79,19 @@ export async function sweepConnections(
   return { connections: dead.length, nodes: stale.length };
 }
 
-/** Removes every Redis trace of connections `cids` (two pipelines). */
+/**
+ * Removes every Redis trace of connections `cids` (two pipelines), including their membership
+ * of `pubkeyConnections` for the pubkey `authentications` holds for them.
+ */
 async function removeConnections(deps: Pick<ProcessorDeps, "redis" | "keys">, cids: string[]) {
   const { redis, keys } = deps;
   const read = redis.pipeline();
   for (const cid of cids) read.smembers(keys.clientReqs(cid));
-  const sids = (await read.exec()) ?? [];
+  read.hmget(keys.authentications, ...cids);
+  const replies = (await read.exec()) ?? [];
+  const sids = replies.slice(0, cids.length);
+  const [authErr, pubkeys] = replies[cids.length] ?? [new Error("no reply"), []];
+  if (authErr) throw new Error(`Cannot sweep connections: ${authErr.message}`);
   const write = redis.pipeline();
   write.srem(keys.connections, ...cids);
   for (const hash of connectionHashes(keys)) write.hdel(hash, ...cids);
@@ -93,6 +100,8 @@ async function removeConnections(deps: Pick<ProcessorDeps, "redis" | "keys">, ci
     const fields = err ? [] : (members as string[]).map((sid) => `${cid}:${sid}`);
     if (fields.length) write.hdel(keys.subscriptions, ...fields);
     write.del(keys.clientReqs(cid));
+    const pubkey = (pubkeys as (string | null)[])[i];
+    if (pubkey) write.srem(keys.pubkeyConnections(pubkey), cid);
   });
   const results = (await write.exec()) ?? [];
   const failed = results.find(([err]) => err);

@@ -80,6 +80,23 @@ suite.test("sweepConnections() removes the state of dead nodes' connections only
   assert.deepEqual(Object.keys(await redis.hgetall(keys.nodes)), [live]);
 });
 
+suite.test("sweepConnections() removes dead connections from their pubkey's connection set", async (fx) => {
+  const { redis, keys } = fx;
+  const now = Date.now();
+  const [live, dead] = [randomHex(8), randomHex(8)];
+  await redis.hset(keys.nodes, live, String(now), dead, String(now - 600_000));
+  const [alive, gone, anonymous] = [newCid(live), newCid(dead), newCid(dead)];
+  const [p, q] = [newSigner().pubkey, newSigner().pubkey];
+  await redis.sadd(keys.connections, alive, gone, anonymous);
+  await redis.hset(keys.authentications, alive, p, gone, p);
+  await redis.sadd(keys.pubkeyConnections(p), alive, gone);
+  await redis.sadd(keys.pubkeyConnections(q), alive);
+  await sweepConnections(fx.deps, now);
+  assert.deepEqual(await redis.smembers(keys.pubkeyConnections(p)), [alive]);
+  assert.deepEqual(await redis.smembers(keys.pubkeyConnections(q)), [alive]);
+  assert.deepEqual(await redis.hmget(keys.authentications, alive, gone), [p, null]);
+});
+
 suite.test("sweepConnections() keeps a heartbeat refreshed while it sweeps", async (fx) => {
   const { redis, keys } = fx;
   const node = randomHex(8);

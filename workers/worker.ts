@@ -6,15 +6,24 @@
  */
 import { Queue, Worker } from "bullmq";
 import type { Config } from "../lib/config.ts";
-import { JOBS, QUEUES, type RedisKeys, redisKeys } from "../lib/contract.ts";
+import {
+  type AuthorizeJob,
+  JOBS,
+  QUEUES,
+  type RecomputeLevelsJob,
+  type RedisKeys,
+  redisKeys,
+} from "../lib/contract.ts";
 import { connectPostgres, type Sql } from "../lib/db.ts";
 import { errorText, type Logger } from "../lib/log.ts";
 import { connectRedis, type Redis } from "../lib/redis.ts";
+import { authorize } from "./authorize.ts";
 import { countRequest } from "./count_request.ts";
 import type { JobLike, ProcessorDeps } from "./deps.ts";
 import { housekeeping } from "./housekeeping.ts";
 import { newEvent } from "./new_event.ts";
 import { newSubscription } from "./new_subscription.ts";
+import { recomputeLevels } from "./recompute_levels.ts";
 
 /** A running worker process. */
 export interface WorkerHandle {
@@ -107,6 +116,15 @@ async function scheduleHousekeeping(config: Config, keys: RedisKeys) {
   }
 }
 
+/** The auth queue's processor: Authorize and RecomputeLevels, by job name. */
+async function authJob(job: JobLike<unknown>, deps: ProcessorDeps): Promise<unknown> {
+  if (job.name === JOBS.authorize) return await authorize(job as JobLike<AuthorizeJob>, deps);
+  if (job.name === JOBS.recomputeLevels) {
+    return await recomputeLevels(job as JobLike<RecomputeLevelsJob>, deps);
+  }
+  throw new Error(`Cannot run auth job: unknown name "${job.name}"`);
+}
+
 /** What `startWorker` needs. */
 export interface WorkerDeps {
   config: Config;
@@ -176,6 +194,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     startQueue(QUEUES.event, newEvent),
     startQueue(QUEUES.req, newSubscription),
     startQueue(QUEUES.count, countRequest),
+    startQueue(QUEUES.auth, authJob),
     startQueue(QUEUES.housekeeping, housekeeping),
   ];
   log.info("worker started", {

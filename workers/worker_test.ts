@@ -6,6 +6,8 @@ import { canonicalJson } from "../lib/nostr/event.ts";
 import { connectRedis } from "../lib/redis.ts";
 import { redactUrl, startWorker } from "./worker.ts";
 import {
+  accounts,
+  authEvent,
   newCid,
   newSigner,
   wireMessage,
@@ -60,6 +62,32 @@ suite.test("startWorker() processes EVENT, REQ and COUNT jobs from the queues", 
     assert.deepEqual(wireMessage(await fx.replies.next(channel)), ["COUNT", "c", { count: 1 }]);
   } finally {
     await Promise.all([events.close(), reqs.close(), counts.close()]);
+    await worker.close();
+  }
+});
+
+suite.test("startWorker() processes Authorize and RecomputeLevels jobs from the auth queue", async (fx) => {
+  const worker = await startWorker({ config: fx.config, log: quiet });
+  const auth = queue(fx, QUEUES.auth);
+  try {
+    const cid = newCid();
+    const channel = fx.keys.connectionChannel(cid);
+    const s = newSigner();
+    const e = authEvent(s, cid);
+    await auth.q.add(JOBS.authorize, { cid, event: canonicalJson(e) });
+    assert.deepEqual(decodeReply(await fx.replies.next(channel)), {
+      header: { op: "auth", eventId: e.id, pubkey: s.pubkey, ok: true, level: 1, reason: "" },
+      lines: [],
+    });
+    await accounts(fx.sql).trust(s.pubkey);
+    await fx.redis.sadd(fx.keys.pubkeyConnections(s.pubkey), cid);
+    await auth.q.add(JOBS.recomputeLevels, { pubkeys: [s.pubkey] });
+    assert.deepEqual(decodeReply(await fx.replies.next(channel)), {
+      header: { op: "level", pubkey: s.pubkey, level: 4 },
+      lines: [],
+    });
+  } finally {
+    await auth.close();
     await worker.close();
   }
 });
