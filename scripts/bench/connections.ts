@@ -6,10 +6,27 @@
  * @module
  */
 import { type BenchContext, sleep } from "./context.ts";
-import { closeAll, connectMany } from "./relay_socket.ts";
+import { closeAll, connectMany, type RelaySocket } from "./relay_socket.ts";
 import { reasonKey, round2, Samples, Tally } from "./stats.ts";
 
 const SETTLE_MS = 2000;
+const STAGES = 4;
+const STAGE_SETTLE_MS = 500;
+
+/** Least-squares slope of y over x; null with fewer than two distinct x. */
+function slope(points: [number, number][]): number | null {
+  const n = points.length;
+  if (n < 2) return null;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
+  return sxx > 0 ? sxy / sxx : null;
+}
 
 function randomHex32(): string {
   return Array.from(
@@ -38,39 +55,57 @@ export async function runConnections(ctx: BenchContext): Promise<Record<string, 
   const eoseMs = new Samples();
   const closedReq = new Tally();
   const deadline = performance.now() + opts.timeout * 1000;
-  const eoses: Promise<void>[] = [];
-  const { sockets, failures, elapsedMs } = await connectMany(opts.url, opts.idle, {
-    concurrency: opts.connectConcurrency,
-    deadline,
-    onOpen(socket) {
-      connectMs.push(socket.connectMs);
-      const t0 = performance.now();
-      eoses.push(
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(0, deadline - t0));
-          socket.handlers = {
-            eose(_sid, now) {
-              clearTimeout(timer);
-              eoseMs.push(now - t0);
-              resolve();
-            },
-            closed(_sid, message) {
-              clearTimeout(timer);
-              closedReq.add(reasonKey(message));
-              resolve();
-            },
-          };
-          const filter = { kinds: [1, 7], "#p": [randomHex32()], limit: 10 };
-          socket.send(JSON.stringify(["REQ", "idle", filter]));
-        }),
-      );
-    },
-  });
-  await Promise.all(eoses);
-  const openedAt = performance.now();
+  const sockets: RelaySocket[] = [];
+  const failures: string[] = [];
+  const curve: [number, number][] = before ? [[0, before.kb]] : [];
+  let elapsedMs = 0;
+  // Four stages, with the web process's RSS read after each, so the per-connection cost can be
+  // fitted over five points instead of two (V8 heap growth makes any single delta noisy).
+  for (let stage = 1; stage <= STAGES; stage++) {
+    const target = Math.round((opts.idle * stage) / STAGES);
+    const eoses: Promise<void>[] = [];
+    const r = await connectMany(opts.url, target - (sockets.length + failures.length), {
+      concurrency: opts.connectConcurrency,
+      deadline,
+      onOpen(socket) {
+        connectMs.push(socket.connectMs);
+        const t0 = performance.now();
+        eoses.push(
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.max(0, deadline - t0));
+            socket.handlers = {
+              eose(_sid, now) {
+                clearTimeout(timer);
+                eoseMs.push(now - t0);
+                resolve();
+              },
+              closed(_sid, message) {
+                clearTimeout(timer);
+                closedReq.add(reasonKey(message));
+                resolve();
+              },
+            };
+            const filter = { kinds: [1, 7], "#p": [randomHex32()], limit: 10 };
+            socket.send(JSON.stringify(["REQ", "idle", filter]));
+          }),
+        );
+      },
+    });
+    elapsedMs += r.elapsedMs;
+    sockets.push(...r.sockets);
+    failures.push(...r.failures);
+    await Promise.all(eoses);
+    if (hasWeb && stage < STAGES) {
+      await sleep(STAGE_SETTLE_MS);
+      const rss = await procs.rss("web");
+      if (rss) curve.push([sockets.length, rss.kb]);
+    }
+    if (performance.now() >= deadline) break;
+  }
   log(`connections: ${sockets.length} open, ${eoseMs.length} EOSE; holding ${SETTLE_MS} ms`);
   await sleep(SETTLE_MS);
   const holding = hasWeb ? await procs.rss("web") : null;
+  if (holding) curve.push([sockets.length, holding.kb]);
   const report = await stopWatch();
   const open = sockets.filter((s) => s.isOpen).length;
   const relayClosed = new Tally();
@@ -85,11 +120,15 @@ export async function runConnections(ctx: BenchContext): Promise<Record<string, 
 
   log(`connections: closing`);
   await closeAll(sockets);
-  await sleep(hasWeb ? SETTLE_MS : 0);
+  // Also lets the relay finish its close work before the next scenario starts.
+  await sleep(SETTLE_MS);
   const after = hasWeb ? await procs.rss("web") : null;
   const perConn = before && holding && sockets.length > 0
     ? round2((holding.kb - before.kb) / sockets.length)
     : null;
+  // The marginal cost: fitted over the stages only, so one-time growth at the first connections
+  // (code paths warming up, buffers) does not count per connection.
+  const fit = slope(curve.slice(1));
   if (perConn !== null) log(`connections: ${perConn} KB per idle connection`);
   return {
     requested: opts.idle,
@@ -103,7 +142,6 @@ export async function runConnections(ctx: BenchContext): Promise<Record<string, 
     connections_per_s: elapsedMs > 0 ? round2(sockets.length / (elapsedMs / 1000)) : null,
     connect_ms: connectMs.summary(),
     eose_ms: eoseMs.summary(),
-    all_subscribed_ms: round2(openedAt - (deadline - opts.timeout * 1000)),
     web_memory: hasWeb
       ? {
         pids: before?.pids ?? holding?.pids ?? [],
@@ -111,6 +149,8 @@ export async function runConnections(ctx: BenchContext): Promise<Record<string, 
         rss_holding_kb: holding?.kb ?? null,
         rss_after_close_kb: after?.kb ?? null,
         per_connection_kb: perConn,
+        rss_curve_kb: curve,
+        per_connection_kb_fit: fit === null ? null : round2(fit),
       }
       : "pass --pid=<web pid> to measure",
     procs: report,
