@@ -7,7 +7,15 @@
  */
 import { type Job, Worker } from "bullmq";
 import { type Config, loadConfig } from "../lib/config.ts";
-import { type RedisKeys, redisKeys } from "../lib/contract.ts";
+import {
+  type AuthorizeJob,
+  encodeReply,
+  JOBS,
+  QUEUES,
+  type RedisKeys,
+  redisKeys,
+} from "../lib/contract.ts";
+import { type NostrEvent, verifySignature } from "../lib/nostr/event.ts";
 import { createLogger } from "../lib/log.ts";
 import { connectRedis, type Redis } from "../lib/redis.ts";
 import { randomHex } from "./runtime.ts";
@@ -137,6 +145,67 @@ export class JobTap<T> {
   }
 }
 
+/**
+ * Stands in for the worker's Authorize job: verifies the signature, answers `auth` with the
+ * level set for the pubkey (default 1), and records every job it answered.
+ */
+export class AuthWorker {
+  readonly #conn: Redis;
+  readonly #worker: Worker<AuthorizeJob>;
+  /** Level per pubkey; missing = 1. */
+  readonly levels = new Map<string, number>();
+  /** Jobs answered, in order. */
+  readonly jobs: AuthorizeJob[] = [];
+  /** While set, jobs are taken but not answered (a worker that is too slow). */
+  silent = false;
+
+  constructor(readonly relay: Pick<TestRelay, "config" | "keys" | "redis">) {
+    const { config, keys } = relay;
+    this.#conn = connectRedis(config.redisUrl, { forBullmq: true });
+    this.#worker = new Worker<AuthorizeJob>(QUEUES.auth, async (job) => {
+      if (job.name !== JOBS.authorize) return;
+      this.jobs.push(job.data);
+      if (this.silent) return;
+      const event = JSON.parse(job.data.event) as NostrEvent;
+      const ok = verifySignature(event);
+      await relay.redis.publish(
+        keys.connectionChannel(job.data.cid),
+        encodeReply({
+          op: "auth",
+          eventId: event.id,
+          pubkey: event.pubkey,
+          ok,
+          level: ok ? this.levels.get(event.pubkey) ?? 1 : 0,
+          reason: ok ? "" : "invalid: signature does not match",
+        }),
+      );
+    }, { connection: this.#conn, prefix: keys.bullPrefix });
+  }
+
+  /** Publishes a `level` reply for `pubkey` to `cid`, as RecomputeLevels does. */
+  async setLevel(cid: string, pubkey: string, level: number): Promise<void> {
+    this.levels.set(pubkey, level);
+    await this.relay.redis.publish(
+      this.relay.keys.connectionChannel(cid),
+      encodeReply({ op: "level", pubkey, level }),
+    );
+  }
+
+  /** Stops answering. */
+  async close(): Promise<void> {
+    await this.#worker.close();
+    await this.#conn.quit();
+  }
+}
+
+/** A client connected to a test relay. */
+export interface Connected {
+  client: TestClient;
+  cid: string;
+  /** The NIP-42 challenge the relay sent first ("" when none is sent: forced fast auth). */
+  challenge: string;
+}
+
 /** A running web process on a fresh Redis prefix, plus a Redis connection for the test. */
 export interface TestRelay {
   web: WebHandle;
@@ -144,16 +213,28 @@ export interface TestRelay {
   keys: RedisKeys;
   redis: Redis;
   url: string;
-  /** Opens a client and waits until the relay recorded it; returns the client and its cid. */
-  connect(): Promise<{ client: TestClient; cid: string }>;
+  /**
+   * Opens a client (to `url`, default the relay), waits until the relay recorded it and, unless
+   * `challenge` is false, reads the challenge it sends first.
+   */
+  connect(options?: { url?: string; challenge?: boolean }): Promise<Connected>;
   /** Closes the web process and deletes every key under the prefix. */
   stop(): Promise<void>;
 }
 
-/** Starts a web process for a test file; `env` overrides settings. */
+/**
+ * Starts a web process for a test file; `env` overrides settings. The rate limit is off unless
+ * `env` sets it: every test client comes from 127.0.0.1.
+ */
 export async function startTestRelay(env: Record<string, string> = {}): Promise<TestRelay> {
   const prefix = `test${randomHex(8)}.`;
-  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", REDIS_PREFIX: prefix, ...env });
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    REDIS_PREFIX: prefix,
+    RATE_LIMITING_MAX_REQUESTS: "0",
+    ...env,
+  });
   const keys = redisKeys(prefix);
   const web = await startWeb({ config, log: createLogger("web", "warn") });
   const redis = connectRedis(config.redisUrl);
@@ -165,13 +246,21 @@ export async function startTestRelay(env: Record<string, string> = {}): Promise<
     keys,
     redis,
     url,
-    async connect() {
+    async connect(options = {}) {
       const before = new Set(await redis.smembers(keys.connections));
-      const client = await TestClient.connect(url);
+      const client = await TestClient.connect(options.url ?? url);
       const cid = await waitFor("the connection in Redis", async () => {
         return (await redis.smembers(keys.connections)).find((c) => !before.has(c));
       });
-      return { client, cid };
+      let challenge = "";
+      if (options.challenge ?? true) {
+        const frame = await client.next();
+        if (frame[0] !== "AUTH" || typeof frame[1] !== "string") {
+          throw new Error(`Cannot read the challenge: got ${JSON.stringify(frame)}`);
+        }
+        challenge = frame[1];
+      }
+      return { client, cid, challenge };
     },
     async stop() {
       if (stopped) return;

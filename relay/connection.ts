@@ -1,7 +1,10 @@
 /**
- * One websocket client. The socket callbacks only parse and dispatch: EVENT, REQ and COUNT become
- * jobs, CLOSE is handled inline, replies from workers arrive through `reply()`. Every frame to the
- * client goes through `send()`, which counts bytes and closes a client that reads too slowly.
+ * One websocket client. Its life: admission (hot limits, read while the handshake completes),
+ * fast auth, registration in Redis and the NIP-42 challenge; then each frame is parsed, passed
+ * through the rate limit and the gatekeeping policies, and dispatched: EVENT, REQ, COUNT and
+ * AUTH become jobs, CLOSE is handled inline, replies from workers arrive through `reply()`.
+ * Frames are handled strictly in arrival order (see `Inbox`). Every frame to the client goes
+ * through `send()`, which counts bytes and closes a client that reads too slowly.
  *
  * @module
  */
@@ -12,53 +15,110 @@ import {
   type NewEventJob,
   type RedisKeys,
 } from "../lib/contract.ts";
-import { canonicalJson, isProtected, type NostrEvent } from "../lib/nostr/event.ts";
+import { canonicalJson, type NostrEvent } from "../lib/nostr/event.ts";
 import { errorText, type Logger } from "../lib/log.ts";
 import type { Redis } from "../lib/redis.ts";
+import { type AuthDeps, ConnectionAuth } from "./auth.ts";
 import type { TrafficCounters } from "./counters.ts";
 import { ConnectionSubscriptions, type SubsDeps } from "./connection_subs.ts";
 import type { JobBatcher } from "./enqueue.ts";
-import { type ClientMessage, okFrame, parseMessage } from "./messages.ts";
+import { Inbox } from "./inbox.ts";
+import { type ClientMessage, okFrame, parseMessage, type ParseResult } from "./messages.ts";
+import {
+  ACCEPT,
+  belowForcedLevel,
+  type CloseVerdict,
+  type CommandPolicy,
+  type FastAuth,
+  fastAuthAtConnect,
+  firstRefusal,
+  type RateLimiter,
+  refusalFrame,
+  type Verdict,
+} from "./policies/mod.ts";
 import { utf8Length } from "./text.ts";
 import { CLOSE, sendableCode, sendableReason } from "./close_codes.ts";
 
+/** The outcome of admission: refused with a close, or admitted (maybe without rate limit). */
+export interface Admission {
+  refusal?: CloseVerdict;
+  /** The IP is in `unlimited_ips`. */
+  unlimited: boolean;
+}
+
 /** Everything a connection shares with the rest of the web process. */
-export interface ConnectionDeps extends SubsDeps {
+export interface ConnectionDeps extends SubsDeps, AuthDeps {
   config: Config;
   log: Logger;
   keys: RedisKeys;
   redis: Redis;
   counters: TrafficCounters;
-  jobs: SubsDeps["jobs"] & { event: JobBatcher<NewEventJob> };
+  jobs: SubsDeps["jobs"] & AuthDeps["jobs"] & { event: JobBatcher<NewEventJob> };
   /** Open connections of this process by cid. */
   connections: Map<string, Connection>;
+  /** Decides whether a new connection from `ip` may open (hot limits in Redis). */
+  admit(ip: string): Promise<Admission>;
+  /** The per-IP rate limit; undefined when disabled (RATE_LIMITING_MAX_REQUESTS=0). */
+  rateLimit?: RateLimiter;
+  /** Message rules applied before dispatch (`defaultPolicies`). */
+  policies: readonly CommandPolicy[];
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
+/** Refusal of a message that would exceed the connection's inbox. */
+export const TOO_MANY_WAITING =
+  "rate-limited: too many messages waiting on this connection, wait for answers";
 
 /** One client connection, registered in `deps.connections` from its creation to its end. */
 export class Connection {
   readonly log: Logger;
-  /** Pubkeys authenticated on this connection (NIP-42; none until auth exists). */
-  readonly authed: string[] = [];
   /** Time of the last client message (ms), for the idle timeout. */
   lastMessageAt: number;
   readonly subs: ConnectionSubscriptions;
+  readonly auth: ConnectionAuth;
   /** Resolves once the websocket itself has closed (the close handshake is over). */
   readonly socketClosed: Promise<void>;
   #closed = false;
+  /** Admission and (forced) fast auth are over: messages may be handled. */
+  #started = false;
+  /** Recorded in Redis (only then is there state to remove). */
+  #registered = false;
+  /** Messages of this connection are rate-limited. */
+  #limited = false;
+  #ready: Promise<void>;
+  readonly #inbox: Inbox;
 
   constructor(
     readonly socket: WebSocket,
     readonly cid: string,
     readonly ip: string,
     readonly deps: ConnectionDeps,
+    readonly fastAuth: FastAuth = { kind: "none" },
   ) {
     this.log = deps.log.child({ cid });
     this.lastMessageAt = Date.now();
     this.subs = new ConnectionSubscriptions(this, deps);
+    this.auth = new ConnectionAuth(this, deps);
+    this.#inbox = new Inbox((err: unknown) => {
+      this.log.error("Cannot handle message", { error: errorText(err) });
+    });
     deps.connections.set(cid, this);
-    socket.onopen = () => this.#open();
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => opened = resolve);
+    // admission is read while the handshake completes; messages wait for both
+    const admission = deps.admit(ip);
+    const started = Promise.all([admission, open]).then(([a]) => this.#start(a)).catch(
+      (err: unknown) => {
+        this.log.error("Cannot start connection", { error: errorText(err) });
+        this.close(1011, "error: could not start the connection");
+      },
+    );
+    let ready!: () => void;
+    this.#ready = new Promise<void>((resolve) => ready = resolve);
+    this.#inbox.push(started, 0, () => {
+      this.#started = true;
+      ready();
+    });
+    socket.onopen = () => opened();
     socket.onmessage = (ev: MessageEvent) => this.receive(ev.data);
     let socketClosed!: () => void;
     this.socketClosed = new Promise((resolve) => socketClosed = resolve);
@@ -76,9 +136,52 @@ export class Connection {
     return this.#closed;
   }
 
-  #open(): void {
+  /** Pubkeys authenticated on this connection. */
+  get authed(): readonly string[] {
+    return this.auth.authed;
+  }
+
+  /** The connection's auth level (the highest of its pubkeys). */
+  get level(): number {
+    return this.auth.level;
+  }
+
+  /**
+   * Resolves once the connection may handle messages (or has closed trying), after the
+   * messages that arrived meanwhile were handled.
+   */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Admitted or not; then fast auth, registration, challenge; with forced auth, the level. */
+  async #start(admission: Admission): Promise<void> {
     if (this.#closed) return;
+    const { config } = this.deps;
+    const refusal = admission.refusal ??
+      fastAuthAtConnect(this.fastAuth, config.forcedMinAuthLevel);
+    if (refusal) {
+      this.log.debug("connection refused", { ip: this.ip, reason: refusal.reason });
+      this.close(refusal.code, refusal.reason);
+      return;
+    }
+    this.#limited = this.deps.rateLimit !== undefined && !admission.unlimited;
+    this.#register();
+    const forced = config.forcedMinAuthLevel;
+    if (forced === 0) this.send(JSON.stringify(["AUTH", this.auth.challenge]));
+    if (this.fastAuth.kind !== "valid") return;
+    const level = this.auth.fast(this.fastAuth.event);
+    if (forced === 0) return;
+    // forced: hold every message until the level is known
+    if ((await level) < forced && !this.#closed) {
+      const below = belowForcedLevel(forced);
+      this.close(below.code, below.reason);
+    }
+  }
+
+  #register(): void {
     const { deps, cid } = this;
+    this.#registered = true;
     deps.redis.pipeline()
       .sadd(deps.keys.connections, cid)
       .hset(deps.keys.connectionsIps, cid, this.ip)
@@ -89,17 +192,50 @@ export class Connection {
     this.log.debug("connection opened", { ip: this.ip });
   }
 
-  /** One frame from the client: count, parse, dispatch. */
+  /**
+   * One frame from the client: count, parse, then rate limit and policies, in arrival order.
+   * Without a rate limit and with nothing waiting, it is handled synchronously.
+   */
   receive(data: string | ArrayBuffer | Blob): void {
     if (this.#closed) return;
     this.lastMessageAt = Date.now();
     const parsed = parseMessage(data, this.deps.config);
     this.deps.counters.received(this.cid, parsed.bytes);
-    if (!parsed.ok) this.send(parsed.reply);
+    if (this.#inbox.idle && !this.#limited) {
+      this.#handle(parsed, ACCEPT);
+      return;
+    }
+    if (!this.#inbox.fits(parsed.bytes)) {
+      this.#refuse(parsed.ok ? parsed.message : undefined, TOO_MANY_WAITING);
+      return;
+    }
+    const check = this.#started ? this.#rateCheck() : this.#ready.then(() => this.#rateCheck());
+    this.#inbox.push(check, parsed.bytes, (verdict) => this.#handle(parsed, verdict));
+  }
+
+  #rateCheck(): Promise<Verdict> {
+    return this.#limited ? this.deps.rateLimit!(this.ip) : Promise.resolve(ACCEPT);
+  }
+
+  #handle(parsed: ParseResult, rate: Verdict): void {
+    if (this.#closed) return;
+    if (!rate.ok) this.#refuse(parsed.ok ? parsed.message : undefined, rate.reason);
+    else if (!parsed.ok) this.send(parsed.reply);
     else this.#dispatch(parsed.message);
   }
 
+  /** Answers `msg` with a refusal; a refused REQ also ends an open subscription of its id. */
+  #refuse(msg: ClientMessage | undefined, reason: string): void {
+    if (msg?.type === "REQ") this.subs.close(msg.sid);
+    this.send(refusalFrame(msg, reason));
+  }
+
   #dispatch(msg: ClientMessage): void {
+    const verdict = firstRefusal(this.deps.policies, msg, this.auth);
+    if (!verdict.ok) {
+      this.#refuse(msg, verdict.reason);
+      return;
+    }
     switch (msg.type) {
       case "EVENT":
         return this.#event(msg.event);
@@ -110,19 +246,11 @@ export class Connection {
       case "COUNT":
         return this.subs.count(msg.sid, msg.filters);
       case "AUTH":
-        return this.#auth(msg.event);
+        return this.auth.command(msg.event);
     }
   }
 
   #event(event: NostrEvent): void {
-    if (isProtected(event) && !this.authed.includes(event.pubkey)) {
-      this.send(okFrame(
-        event.id,
-        false,
-        "auth-required: this event may only be published by its author",
-      ));
-      return;
-    }
     const job = { cid: this.cid, authed: [...this.authed], event: canonicalJson(event) };
     this.deps.jobs.event.push(job).catch((err: unknown) => {
       this.log.warn("Cannot queue event", { id: event.id, error: errorText(err) });
@@ -130,10 +258,21 @@ export class Connection {
     });
   }
 
-  /** NIP-42 AUTH. TODO(#3): verify the kind-22242 event and record the pubkey in `authed`. */
-  #auth(event: Record<string, unknown>): void {
-    const id = typeof event.id === "string" && HEX64.test(event.id) ? event.id : "";
-    this.send(okFrame(id, false, "error: authentication is not enabled on this relay"));
+  /**
+   * The level changed (an `auth` or `level` reply). Below the forced minimum the connection is
+   * closed; when it dropped, open subscriptions the new level no longer allows are closed.
+   */
+  levelChanged(previous: number): void {
+    const forced = this.deps.config.forcedMinAuthLevel;
+    if (forced > 0 && this.level < forced) {
+      const below = belowForcedLevel(forced);
+      this.close(below.code, below.reason);
+      return;
+    }
+    if (this.level >= previous) return;
+    this.subs.recheck((sid, filters) =>
+      firstRefusal(this.deps.policies, { type: "REQ", sid, filters }, this.auth)
+    );
   }
 
   /** A reply published on this connection's channel by a worker (or an admin). */
@@ -156,6 +295,10 @@ export class Connection {
         return this.subs.reply(header, lines);
       case "close":
         return this.close(header.code, header.reason);
+      case "auth":
+        return this.auth.authorized(header);
+      case "level":
+        return this.auth.levelOf(header.pubkey, header.level);
       default:
         this.log.warn("Cannot handle reply: unknown op", { op: (header as { op: unknown }).op });
     }
@@ -199,15 +342,18 @@ export class Connection {
     this.#closed = true;
     const { deps, cid } = this;
     const sids = this.subs.detachAll();
+    this.auth.dispose();
     deps.connections.delete(cid);
     deps.counters.forget(cid);
+    this.log.debug("connection ended", { why });
+    if (!this.#registered) return;
     const p = deps.redis.pipeline().srem(deps.keys.connections, cid);
     for (const hash of connectionHashes(deps.keys)) p.hdel(hash, cid);
     if (sids.length) p.hdel(deps.keys.subscriptions, ...sids.map((sid) => `${cid}:${sid}`));
     p.del(deps.keys.clientReqs(cid));
+    this.auth.cleanup(p);
     p.exec().catch((err: unknown) => {
       this.log.warn("Cannot remove connection from Redis", { error: errorText(err) });
     });
-    this.log.debug("connection ended", { why });
   }
 }

@@ -8,6 +8,7 @@ import type { Redis } from "../lib/redis.ts";
 import { Connection, type ConnectionDeps } from "./connection.ts";
 import { TrafficCounters } from "./counters.ts";
 import type { JobBatcher } from "./enqueue.ts";
+import { defaultPolicies } from "./policies/mod.ts";
 import { MAX_LIVE_BUFFER, type SubStream } from "./sub_stream.ts";
 import { SubscriptionIndex } from "./subscriptions.ts";
 
@@ -50,7 +51,7 @@ function failing<T>(): JobBatcher<T> {
   };
 }
 
-function setup(env: Record<string, string> = {}) {
+async function setup(env: Record<string, string> = {}) {
   const config = loadConfig({ MAX_OUTGOING_BYTES: "65536", IDLE_TIMEOUT_SECONDS: "60", ...env });
   const index = new SubscriptionIndex<SubStream>();
   const deps: ConnectionDeps = {
@@ -60,13 +61,17 @@ function setup(env: Record<string, string> = {}) {
     redis: fakeRedis(),
     index,
     counters: new TrafficCounters(),
-    jobs: { event: failing(), req: failing(), count: failing() },
+    jobs: { event: failing(), req: failing(), count: failing(), auth: failing() },
     connections: new Map(),
     maxSubscriptions: config.maxSubscriptions,
+    admit: () => Promise.resolve({ unlimited: false }),
+    policies: defaultPolicies(config),
   };
   const socket = new FakeSocket();
   const conn = new Connection(socket as unknown as WebSocket, "c".repeat(32), "127.0.0.1", deps);
   socket.onopen!();
+  await conn.ready;
+  socket.sent.length = 0; // the AUTH challenge
   return { conn, socket, index, deps };
 }
 
@@ -80,7 +85,7 @@ function buildEvent(): NostrEvent {
 }
 
 Deno.test("Connection answers a failed enqueue with an error for EVENT, REQ and COUNT", async () => {
-  const { conn, socket, index } = setup();
+  const { conn, socket, index } = await setup();
   const e = buildEvent();
   conn.receive(JSON.stringify(["EVENT", e]));
   conn.receive(JSON.stringify(["REQ", "s", { kinds: [1] }]));
@@ -95,8 +100,8 @@ Deno.test("Connection answers a failed enqueue with an error for EVENT, REQ and 
   assert.equal(conn.subs.size, 0);
 });
 
-Deno.test("Connection closes a slow reader with 1008 and sends nothing more", () => {
-  const { conn, socket, deps } = setup();
+Deno.test("Connection closes a slow reader with 1008 and sends nothing more", async () => {
+  const { conn, socket, deps } = await setup();
   conn.send('["NOTICE","a"]');
   assert.equal(socket.closedWith, undefined);
   socket.bufferedAmount = 65537;
@@ -108,8 +113,8 @@ Deno.test("Connection closes a slow reader with 1008 and sends nothing more", ()
   assert.equal(socket.sent.length, 2);
 });
 
-Deno.test("Connection drops a subscription whose live buffer overflows while loading", () => {
-  const { conn, socket, index, deps } = setup();
+Deno.test("Connection drops a subscription whose live buffer overflows while loading", async () => {
+  const { conn, socket, index, deps } = await setup();
   deps.jobs.req = { push: () => new Promise(() => {}), drain: () => Promise.resolve() };
   conn.receive(JSON.stringify(["REQ", "busy", { kinds: [1] }]));
   const [stream] = index.candidates(buildEvent());
@@ -121,16 +126,16 @@ Deno.test("Connection drops a subscription whose live buffer overflows while loa
   assert.equal(conn.subs.size, 0);
 });
 
-Deno.test("Connection.tick() closes a connection idle for too long with 1000", () => {
-  const { conn, socket } = setup({ IDLE_TIMEOUT_SECONDS: "60" });
+Deno.test("Connection.tick() closes a connection idle for too long with 1000", async () => {
+  const { conn, socket } = await setup({ IDLE_TIMEOUT_SECONDS: "60" });
   conn.tick(conn.lastMessageAt + 60_000);
   assert.equal(socket.closedWith, undefined);
   conn.tick(conn.lastMessageAt + 60_001);
   assert.deepEqual(socket.closedWith, [1000, "error: idle for too long"]);
 });
 
-Deno.test("Connection.tick() never closes when the idle timeout is 0", () => {
-  const { conn, socket } = setup({ IDLE_TIMEOUT_SECONDS: "0" });
+Deno.test("Connection.tick() never closes when the idle timeout is 0", async () => {
+  const { conn, socket } = await setup({ IDLE_TIMEOUT_SECONDS: "0" });
   conn.tick(conn.lastMessageAt + 1e9);
   assert.equal(socket.closedWith, undefined);
 });

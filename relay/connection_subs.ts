@@ -16,6 +16,7 @@ import { errorText, type Logger } from "../lib/log.ts";
 import type { Redis } from "../lib/redis.ts";
 import type { JobBatcher } from "./enqueue.ts";
 import { closedFrame } from "./messages.ts";
+import type { Verdict } from "./policies/mod.ts";
 import { type StreamOwner, SubStream } from "./sub_stream.ts";
 import type { SubscriptionIndex } from "./subscriptions.ts";
 
@@ -47,6 +48,11 @@ export class ConnectionSubscriptions implements StreamOwner {
   /** Number of open subscriptions. */
   get size(): number {
     return this.#streams.size;
+  }
+
+  /** Pubkeys authenticated on the connection (live DM privacy). */
+  get authed(): readonly string[] {
+    return this.conn.authed;
   }
 
   /** Forwards a frame of one of the streams to the client. */
@@ -127,6 +133,18 @@ export class ConnectionSubscriptions implements StreamOwner {
     }
     if (header.eose) this.#eose(stream, lines);
     else stream.stored(lines, false);
+  }
+
+  /**
+   * Re-applies `check` to every open subscription (the connection's level dropped): those now
+   * refused end with CLOSED and the refusal's reason.
+   */
+  recheck(check: (sid: string, filters: Filter[]) => Verdict): void {
+    for (const stream of [...this.#streams.values()]) {
+      const verdict = check(stream.sid, [...stream.filters]);
+      if (verdict.ok || !this.#drop(stream.sid, stream)) continue;
+      this.conn.send(closedFrame(stream.sid, verdict.reason));
+    }
   }
 
   /** Forgets stored ids whose grace period is over. */

@@ -85,7 +85,7 @@ Deno.test({ name: "EVENT refusals are answered without a job", ...opts }, async 
     "OK",
     "f".repeat(64),
     false,
-    "error: authentication is not enabled on this relay",
+    "invalid: pubkey is missing",
   ]);
   await client.close();
 });

@@ -3,7 +3,8 @@
  * whole process, matched against the subscription index and sent to each matching subscription.
  * NIP-50 search filters are confirmed by Postgres, one query per event for all its candidate
  * search filters, off the synchronous path: plain subscriptions are never delayed by them, and
- * search deliveries keep the order in which events arrived.
+ * search deliveries keep the order in which events arrived. With DM privacy, a kind 4 or 1059
+ * event goes only to subscriptions of connections authenticated as its author or a recipient.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { isExpired, type NostrEvent } from "../lib/nostr/event.ts";
 import { searchableText } from "../lib/nostr/search.ts";
 import type { Sql } from "../lib/db.ts";
 import { errorText, type Logger } from "../lib/log.ts";
+import { dmVisibleTo, isDirectMessageKind } from "./policies/mod.ts";
 import type { SubStream } from "./sub_stream.ts";
 import type { SearchCandidate, SubscriptionIndex } from "./subscriptions.ts";
 
@@ -25,6 +27,8 @@ export interface LiveDeps {
   index: SubscriptionIndex<SubStream>;
   searchKinds: readonly number[];
   search: SearchMatcher;
+  /** Serve kinds 4 and 1059 only to their participants (NIP_04_NIP_42_ENFORCE_...). */
+  dmPrivacy: boolean;
   log: Logger;
   /** Clock in ms (tests inject one). */
   now?: () => number;
@@ -91,6 +95,12 @@ export function createLiveHandler(deps: LiveDeps): (raw: string) => void {
     }
     if (isExpired(event, Math.floor(now() / 1000))) return;
     const { direct, search } = deps.index.match(event, searchKinds.has(event.kind));
+    if (deps.dmPrivacy && isDirectMessageKind(event.kind)) {
+      for (const sub of direct) if (dmVisibleTo(event, sub.owner.authed)) sub.live(event.id, raw);
+      const allowed = search.filter((c) => dmVisibleTo(event, c.sub.owner.authed));
+      if (allowed.length) confirmSearch(event, raw, allowed);
+      return;
+    }
     for (const sub of direct) sub.live(event.id, raw);
     if (search.length) confirmSearch(event, raw, search);
   };

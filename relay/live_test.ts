@@ -33,8 +33,9 @@ function deferred<T>() {
 function setup(search: SearchMatcher = () => Promise.resolve(new Set())) {
   const index = new SubscriptionIndex<SubStream>();
   const frames: string[] = [];
-  function subscribe(sid: string, filters: Filter[], live = true) {
-    const s = new SubStream(sid, 1, filters, { send: (f) => frames.push(f), overflow() {} });
+  function subscribe(sid: string, filters: Filter[], live = true, authed: string[] = []) {
+    const owner = { authed, send: (f: string) => frames.push(f), overflow() {} };
+    const s = new SubStream(sid, 1, filters, owner);
     if (live) s.stored([], true);
     index.add(s);
     return s;
@@ -43,6 +44,7 @@ function setup(search: SearchMatcher = () => Promise.resolve(new Set())) {
     index,
     searchKinds: [1],
     search,
+    dmPrivacy: true,
     log: createLogger("test", "error"),
     now: () => 2_000_000_000, // ms: unix time 2,000,000
   });
@@ -136,4 +138,24 @@ Deno.test({
   } finally {
     await sql.end();
   }
+});
+
+Deno.test("createLiveHandler() delivers DMs only to connections of their participants", () => {
+  const { subscribe, onLive, received } = setup();
+  const [author, recipient, other] = ["a", "b", "c"].map((c) => c.repeat(64));
+  subscribe("author", [{ kinds: [4, 1059] }], true, [author!]);
+  subscribe("recipient", [{ kinds: [4, 1059] }], true, ["d".repeat(64), recipient!]);
+  subscribe("other", [{ kinds: [4, 1059] }, {}], true, [other!]);
+  subscribe("anonymous", [{}], true, []);
+  onLive(event(1, { kind: 4, pubkey: author!, tags: [["p", recipient!]], content: "dm" }));
+  onLive(event(2, { kind: 1059, pubkey: other!, tags: [["p", recipient!]], content: "wrap" }));
+  onLive(event(3, { kind: 1, pubkey: author!, content: "note" }));
+  assert.deepEqual(received(), [
+    "author:dm",
+    "recipient:dm",
+    "recipient:wrap",
+    "other:wrap",
+    "other:note",
+    "anonymous:note",
+  ]);
 });

@@ -38,17 +38,34 @@ export type Nip11Config = Pick<
   | "createdAtLowerLimit"
   | "createdAtUpperLimit"
   | "defaultLimit"
+  | "forcedMinAuthLevel"
+  | "requiredLevelReq"
+  | "requiredLevelEvent"
+  | "requiredLevelCount"
 >;
 
 /**
  * The NIPs this relay implements with `config`. Add a line here when a NIP becomes available
- * (42 auth, 70 protected events, 86 management API); never 43 (that number names another NIP
- * than the original's "fast auth").
+ * (86 management API); never 43 (that number names another NIP than the original's "fast
+ * auth", which the relay supports without advertising it).
  */
 export function supportedNips(config: Pick<Config, "minPow">): number[] {
-  const nips = [1, 9, 11, 40, 45, 50];
+  const nips = [1, 9, 11, 40, 42, 45, 50, 70];
   if (config.minPow > 0) nips.push(13);
   return nips.sort((a, b) => a - b);
+}
+
+/**
+ * Level 3 is an active paid subscription: a relay that requires it anywhere (or forces it at
+ * connect) requires payment.
+ */
+function paymentRequired(config: Nip11Config): boolean {
+  return [
+    config.forcedMinAuthLevel,
+    config.requiredLevelReq,
+    config.requiredLevelEvent,
+    config.requiredLevelCount,
+  ].some((level) => level > 2);
 }
 
 /** The NIP-11 document as a plain object ready for JSON.stringify. */
@@ -78,9 +95,9 @@ export function nip11Document(config: Nip11Config): Record<string, unknown> {
     max_event_tags: config.maxEventTags,
     max_content_length: config.maxContentLength,
     min_pow_difficulty: config.minPow,
-    auth_required: false,
-    payment_required: false,
-    restricted_writes: config.minPow > 0,
+    auth_required: config.forcedMinAuthLevel > 0 || config.requiredLevelReq > 0,
+    payment_required: paymentRequired(config),
+    restricted_writes: config.requiredLevelEvent > 0 || config.minPow > 0,
   };
   if (config.createdAtLowerLimit > 0) {
     limitation.created_at_lower_limit = config.createdAtLowerLimit;

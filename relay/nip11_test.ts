@@ -3,15 +3,15 @@ import { loadConfig } from "../lib/config.ts";
 import { nip11Document, supportedNips, VERSION } from "./nip11.ts";
 
 Deno.test("supportedNips() lists the always-on NIPs and 13 only with a minimum PoW", () => {
-  assert.deepEqual(supportedNips({ minPow: 0 }), [1, 9, 11, 40, 45, 50]);
-  assert.deepEqual(supportedNips({ minPow: 8 }), [1, 9, 11, 13, 40, 45, 50]);
+  assert.deepEqual(supportedNips({ minPow: 0 }), [1, 9, 11, 40, 42, 45, 50, 70]);
+  assert.deepEqual(supportedNips({ minPow: 8 }), [1, 9, 11, 13, 40, 42, 45, 50, 70]);
   assert.ok(!supportedNips({ minPow: 8 }).includes(43));
 });
 
 Deno.test("nip11Document() omits unset fields and reports limits from the config", () => {
   const doc = nip11Document(loadConfig({}));
   assert.deepEqual(doc, {
-    supported_nips: [1, 9, 11, 40, 45, 50],
+    supported_nips: [1, 9, 11, 40, 42, 45, 50, 70],
     version: VERSION,
     limitation: {
       max_message_length: 262144,
@@ -57,11 +57,27 @@ Deno.test("nip11Document() includes every configured field", () => {
   assert.deepEqual(doc.relay_countries, ["UA", "EU"]);
   assert.deepEqual(doc.language_tags, ["uk", "en"]);
   assert.deepEqual(doc.tags, ["sfw-only"]);
-  assert.deepEqual(doc.supported_nips, [1, 9, 11, 13, 40, 45, 50]);
+  assert.deepEqual(doc.supported_nips, [1, 9, 11, 13, 40, 42, 45, 50, 70]);
   const limitation = doc.limitation as Record<string, unknown>;
   assert.equal(limitation.max_limit, 250);
   assert.equal(limitation.min_pow_difficulty, 12);
   assert.equal(limitation.restricted_writes, true);
   assert.equal(limitation.created_at_lower_limit, 86400);
   assert.equal("created_at_upper_limit" in limitation, false);
+});
+
+Deno.test("nip11Document() says when auth, payment and restricted writes apply", () => {
+  function limits(env: Record<string, string>) {
+    const l = nip11Document(loadConfig(env)).limitation as Record<string, unknown>;
+    return [l.auth_required, l.payment_required, l.restricted_writes];
+  }
+  assert.deepEqual(limits({}), [false, false, false]);
+  assert.deepEqual(limits({ FORCED_MIN_AUTH_LEVEL: "1" }), [true, false, false]);
+  assert.deepEqual(limits({ FORCED_MIN_AUTH_LEVEL: "3" }), [true, true, false]);
+  assert.deepEqual(limits({ REQUIRED_AUTH_LEVEL_FOR_REQ: "1" }), [true, false, false]);
+  assert.deepEqual(limits({ REQUIRED_AUTH_LEVEL_FOR_EVENT: "2" }), [false, false, true]);
+  assert.deepEqual(limits({ REQUIRED_AUTH_LEVEL_FOR_EVENT: "4" }), [false, true, true]);
+  assert.deepEqual(limits({ REQUIRED_AUTH_LEVEL_FOR_COUNT: "3" }), [false, true, false]);
+  assert.deepEqual(limits({ REQUIRED_AUTH_LEVEL_FOR_COUNT: "1" }), [false, false, false]);
+  assert.deepEqual(limits({ NIP_13_MIN_POW: "8" }), [false, false, true]);
 });

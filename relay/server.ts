@@ -1,13 +1,15 @@
 /**
  * The web process: HTTP and websockets on Deno.serve, two Redis connections in total (commands
  * plus BullMQ queues on one, pub/sub on the other) whatever the number of clients, a heartbeat
- * in `nodes`, the live index, and one timer for counters, idle timeouts and housekeeping.
+ * in `nodes`, the live index, the gatekeeping (admission, fast auth, rate limit, policies), and
+ * one timer for counters, idle timeouts and housekeeping.
  *
  * @module
  */
 import { Queue } from "bullmq";
 import type { Config } from "../lib/config.ts";
 import {
+  type AuthorizeJob,
   type CountRequestJob,
   JOBS,
   type NewEventJob,
@@ -20,11 +22,19 @@ import { connectPostgres, type Sql } from "../lib/db.ts";
 import { errorText, type Logger } from "../lib/log.ts";
 import { connectRedis } from "../lib/redis.ts";
 import { CLOSE } from "./close_codes.ts";
-import { Connection, type ConnectionDeps } from "./connection.ts";
+import { type Admission, Connection, type ConnectionDeps } from "./connection.ts";
 import { TrafficCounters } from "./counters.ts";
 import { createBatcher } from "./enqueue.ts";
 import { createHandler } from "./http.ts";
 import { createLiveHandler, postgresSearch } from "./live.ts";
+import {
+  admission,
+  clientIp,
+  createRateLimiter,
+  defaultPolicies,
+  parseFastAuth,
+  readAdmission,
+} from "./policies/mod.ts";
 import type { SubStream } from "./sub_stream.ts";
 import { SubscriptionIndex } from "./subscriptions.ts";
 import { randomHex, watchRedis, withTimeout } from "./runtime.ts";
@@ -43,6 +53,8 @@ const TICK_MS = 1000;
 const HEARTBEAT_MS = 5000;
 const STARTUP_TIMEOUT_MS = 10_000;
 const SHUTDOWN_STEP_MS = 3000;
+/** Longest wait for the admission read before admitting anyway (fail open). */
+const ADMISSION_TIMEOUT_MS = 2000;
 
 /** Starts the web process: listens, connects to Redis and begins serving relay clients. */
 export async function startWeb(deps: { config: Config; log: Logger }): Promise<WebHandle> {
@@ -59,6 +71,7 @@ export async function startWeb(deps: { config: Config; log: Logger }): Promise<W
     new Queue<NewEventJob>(QUEUES.event, queueOptions),
     new Queue<NewSubscriptionJob>(QUEUES.req, queueOptions),
     new Queue<CountRequestJob>(QUEUES.count, queueOptions),
+    new Queue<AuthorizeJob>(QUEUES.auth, queueOptions),
   ] as const;
   for (const q of queues) {
     q.on(
@@ -71,7 +84,31 @@ export async function startWeb(deps: { config: Config; log: Logger }): Promise<W
     event: createBatcher(queues[0], JOBS.newEvent, { ready }),
     req: createBatcher(queues[1], JOBS.newSubscription, { ready }),
     count: createBatcher(queues[2], JOBS.countRequest, { ready }),
+    auth: createBatcher(queues[3], JOBS.authorize, { ready }),
   };
+
+  let admissionFailing = false;
+  /** Hot limits, read at every connect; when Redis cannot answer, admits (fail open). */
+  async function admit(ip: string): Promise<Admission> {
+    try {
+      if (!ready()) throw new Error(`Redis is ${redis.status}`);
+      const state = await withTimeout(
+        readAdmission(redis, keys, ip),
+        ADMISSION_TIMEOUT_MS,
+        "admission read",
+      );
+      admissionFailing = false;
+      return { refusal: admission(state), unlimited: state.unlimited };
+    } catch (err) {
+      if (!admissionFailing) {
+        admissionFailing = true;
+        log.warn("Cannot read admission state, admitting connections until Redis answers", {
+          error: errorText(err),
+        });
+      }
+      return { unlimited: false };
+    }
+  }
 
   let sql: Sql | undefined;
   const index = new SubscriptionIndex<SubStream>();
@@ -87,10 +124,23 @@ export async function startWeb(deps: { config: Config; log: Logger }): Promise<W
     jobs,
     connections,
     maxSubscriptions: config.maxSubscriptions,
+    admit,
+    rateLimit: config.rateLimitMaxRequests > 0
+      ? createRateLimiter({
+        redis,
+        keys,
+        maxRequests: config.rateLimitMaxRequests,
+        windowSeconds: config.rateLimitWindowSeconds,
+        memberPrefix: nodeId,
+        log,
+      })
+      : undefined,
+    policies: defaultPolicies(config),
   };
   const onLive = createLiveHandler({
     index,
     searchKinds: config.searchKinds,
+    dmPrivacy: config.dmPrivacy,
     log,
     search: postgresSearch(
       () => sql ??= connectPostgres(config.databaseUrl, { max: 2, appName: "nostr-relay-web" }),
@@ -128,14 +178,21 @@ export async function startWeb(deps: { config: Config; log: Logger }): Promise<W
     isClosing: () => closing !== undefined,
     onWebSocket(req, info) {
       // remoteAddr is unreadable once the request is upgraded
-      const ip = (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
+      const remote = (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
+      const ip = clientIp(req.headers, remote, config.trustProxyHeader);
+      const fast = parseFastAuth(new URL(req.url).searchParams, {
+        relayUrl: config.relayUrl,
+        windowSeconds: config.fastAuthWindowSeconds,
+        now: Math.floor(Date.now() / 1000),
+        limits: config,
+      });
       let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
       try {
         upgraded = Deno.upgradeWebSocket(req);
       } catch (err) {
         return new Response(`Cannot upgrade to websocket: ${errorText(err)}`, { status: 400 });
       }
-      new Connection(upgraded.socket, nodeId + randomHex(24), ip, hub);
+      new Connection(upgraded.socket, nodeId + randomHex(24), ip, hub, fast);
       return upgraded.response;
     },
   });

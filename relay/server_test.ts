@@ -29,9 +29,11 @@ Deno.test({ name: "NIP-11, health check and landing page over HTTP", ...opts }, 
 Deno.test(
   { name: "connection state and counters are written, then removed", ...opts },
   async () => {
-    const { client, cid } = await relay.connect();
+    const { client, cid, challenge } = await relay.connect();
     const { redis, keys } = relay;
     assert.equal(cid.slice(0, 8), relay.web.nodeId);
+    assert.match(challenge, /^[0-9a-f]{32}$/);
+    assert.notEqual(challenge, cid.slice(0, 32), "the challenge is not the connection id");
     assert.match(cid, /^[0-9a-f]{32}$/);
     assert.equal(await redis.hget(keys.connectionsIps, cid), "127.0.0.1");
     const start = Number(await redis.hget(keys.connectionsStarts, cid));
@@ -41,7 +43,9 @@ Deno.test(
     assert.deepEqual(await client.next(), ["EOSE", "s"]);
     client.send("nope");
     const notice = JSON.stringify(await client.next());
-    const expected = ["2", String(req.length + 4), String('["EOSE","s"]'.length + notice.length)];
+    const sent = JSON.stringify(["AUTH", challenge]).length + '["EOSE","s"]'.length +
+      notice.length;
+    const expected = ["2", String(req.length + 4), String(sent)];
     await waitFor("counters", async () => {
       const got = await Promise.all([
         redis.hget(keys.requests, cid),

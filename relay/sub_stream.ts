@@ -21,6 +21,8 @@ export const STORED_IDS_GRACE_MS = 10_000;
 
 /** What a stream needs from its connection. */
 export interface StreamOwner {
+  /** Pubkeys authenticated on the connection (live delivery of DMs checks them). */
+  readonly authed: readonly string[];
   /** Sends one frame to the client. */
   send(frame: string): void;
   /** The live buffer overflowed: end the subscription. */

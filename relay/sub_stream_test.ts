@@ -10,6 +10,7 @@ function setup(now = () => 0) {
   const frames: string[] = [];
   const overflowed: SubStream[] = [];
   const owner: StreamOwner = {
+    authed: [],
     send: (f) => frames.push(f),
     overflow: (s) => overflowed.push(s),
   };
