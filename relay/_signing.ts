@@ -43,7 +43,13 @@ export function signer(): Signer {
   };
 }
 
-/** A NIP-42 AUTH event; `over` replaces the relay, challenge, kind or created_at. */
+let nonce = 0;
+
+/**
+ * A kind-22242 event (NIP-42 with a challenge, fast auth without); `over` replaces the relay,
+ * kind or created_at. Each call gives a new id (a counter in the content): two events of one
+ * key in the same second would otherwise be the same event, i.e. a replay.
+ */
 export function authEvent(
   who: Signer,
   relayUrl: string,
@@ -52,7 +58,12 @@ export function authEvent(
 ): NostrEvent {
   const tags = [["relay", over.relay ?? relayUrl]];
   if (challenge !== undefined) tags.push(["challenge", challenge]);
-  return who.sign({ kind: over.kind ?? 22242, created_at: over.created_at, tags });
+  return who.sign({
+    kind: over.kind ?? 22242,
+    created_at: over.created_at,
+    tags,
+    content: `${++nonce}`,
+  });
 }
 
 /** `base` with `?authorization=<percent-encoded event>` (fast auth). */

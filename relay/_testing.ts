@@ -49,6 +49,15 @@ export function scratchDatabaseUrl(): string {
   return url.toString();
 }
 
+/** Sends a REQ that needs no worker (limit 0) and expects its EOSE: the connection works. */
+export async function assertWorks(client: TestClient, sid = "alive"): Promise<void> {
+  client.send(["REQ", sid, { kinds: [10002], limit: 0 }]);
+  const frame = await client.next();
+  if (frame[0] !== "EOSE" || frame[1] !== sid) {
+    throw new Error(`Cannot confirm the connection works: got ${JSON.stringify(frame)}`);
+  }
+}
+
 /** A websocket client whose incoming frames can be awaited one by one. */
 export class TestClient {
   readonly inbox: unknown[][] = [];
@@ -68,9 +77,12 @@ export class TestClient {
     });
   }
 
-  /** Opens a connection to `url`. */
-  static async connect(url: string): Promise<TestClient> {
-    const ws = new WebSocket(url);
+  /** Opens a connection to `url`, with extra handshake `headers` (e.g. x-forwarded-for). */
+  static async connect(url: string, headers?: Record<string, string>): Promise<TestClient> {
+    // Deno accepts handshake headers as a second argument (not in the DOM typings)
+    const ws = headers
+      ? new WebSocket(url, { headers } as unknown as string[])
+      : new WebSocket(url);
     await new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`Cannot connect to ${url}: timeout`)),
@@ -165,21 +177,34 @@ export class AuthWorker {
     this.#worker = new Worker<AuthorizeJob>(QUEUES.auth, async (job) => {
       if (job.name !== JOBS.authorize) return;
       this.jobs.push(job.data);
-      if (this.silent) return;
-      const event = JSON.parse(job.data.event) as NostrEvent;
-      const ok = verifySignature(event);
-      await relay.redis.publish(
-        keys.connectionChannel(job.data.cid),
-        encodeReply({
-          op: "auth",
-          eventId: event.id,
-          pubkey: event.pubkey,
-          ok,
-          level: ok ? this.levels.get(event.pubkey) ?? 1 : 0,
-          reason: ok ? "" : "invalid: signature does not match",
-        }),
-      );
+      if (!this.silent) await this.answer(job.data);
     }, { connection: this.#conn, prefix: keys.bullPrefix });
+  }
+
+  /** Answers an Authorize job as the worker does (signature check, then the level). */
+  async answer(job: AuthorizeJob, level?: number): Promise<void> {
+    const event = JSON.parse(job.event) as NostrEvent;
+    const ok = verifySignature(event);
+    await this.relay.redis.publish(
+      this.relay.keys.connectionChannel(job.cid),
+      encodeReply({
+        op: "auth",
+        eventId: event.id,
+        pubkey: event.pubkey,
+        ok,
+        level: ok ? level ?? this.levels.get(event.pubkey) ?? 1 : 0,
+        reason: ok ? "" : "invalid: signature does not match",
+      }),
+    );
+  }
+
+  #read = 0;
+
+  /** The next job taken (answered or not) that no earlier `next` returned. */
+  async next(ms = WAIT_MS): Promise<AuthorizeJob> {
+    const job = await waitFor("an Authorize job", () => this.jobs[this.#read], ms);
+    this.#read++;
+    return job;
   }
 
   /** Publishes a `level` reply for `pubkey` to `cid`, as RecomputeLevels does. */
@@ -217,7 +242,9 @@ export interface TestRelay {
    * Opens a client (to `url`, default the relay), waits until the relay recorded it and, unless
    * `challenge` is false, reads the challenge it sends first.
    */
-  connect(options?: { url?: string; challenge?: boolean }): Promise<Connected>;
+  connect(
+    options?: { url?: string; challenge?: boolean; headers?: Record<string, string> },
+  ): Promise<Connected>;
   /** Closes the web process and deletes every key under the prefix. */
   stop(): Promise<void>;
 }
@@ -248,7 +275,7 @@ export async function startTestRelay(env: Record<string, string> = {}): Promise<
     url,
     async connect(options = {}) {
       const before = new Set(await redis.smembers(keys.connections));
-      const client = await TestClient.connect(options.url ?? url);
+      const client = await TestClient.connect(options.url ?? url, options.headers);
       const cid = await waitFor("the connection in Redis", async () => {
         return (await redis.smembers(keys.connections)).find((c) => !before.has(c));
       });

@@ -84,7 +84,7 @@ export class Connection {
   #registered = false;
   /** Messages of this connection are rate-limited. */
   #limited = false;
-  #ready: Promise<void>;
+  #starting: Promise<void>;
   readonly #inbox: Inbox;
 
   constructor(
@@ -112,11 +112,9 @@ export class Connection {
         this.close(1011, "error: could not start the connection");
       },
     );
-    let ready!: () => void;
-    this.#ready = new Promise<void>((resolve) => ready = resolve);
+    this.#starting = started;
     this.#inbox.push(started, 0, () => {
       this.#started = true;
-      ready();
     });
     socket.onopen = () => opened();
     socket.onmessage = (ev: MessageEvent) => this.receive(ev.data);
@@ -151,7 +149,7 @@ export class Connection {
    * messages that arrived meanwhile were handled.
    */
   get ready(): Promise<void> {
-    return this.#ready;
+    return this.#inbox.settled();
   }
 
   /** Admitted or not; then fast auth, registration, challenge; with forced auth, the level. */
@@ -206,10 +204,11 @@ export class Connection {
       return;
     }
     if (!this.#inbox.fits(parsed.bytes)) {
-      this.#refuse(parsed.ok ? parsed.message : undefined, TOO_MANY_WAITING);
+      // answered ahead of the waiting messages, so it must not touch any state
+      this.send(refusalFrame(parsed.ok ? parsed.message : undefined, TOO_MANY_WAITING));
       return;
     }
-    const check = this.#started ? this.#rateCheck() : this.#ready.then(() => this.#rateCheck());
+    const check = this.#started ? this.#rateCheck() : this.#starting.then(() => this.#rateCheck());
     this.#inbox.push(check, parsed.bytes, (verdict) => this.#handle(parsed, verdict));
   }
 

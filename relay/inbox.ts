@@ -67,6 +67,11 @@ export class Inbox {
     ).catch(this.onError);
   }
 
+  /** Resolves once every entry pushed so far ran (never rejects). */
+  settled(): Promise<void> {
+    return this.#tail;
+  }
+
   /** Holds every later entry until `gate` settles (a rejected gate is reported, then released). */
   hold(gate: Promise<unknown>): void {
     this.push(gate, 0, noop);
