@@ -101,8 +101,11 @@ export function parseMessage(
       }
       return accept({ type: "CLOSE", sid: frame[1] });
     case "AUTH":
+      // NIP-42: AUTH is answered with OK, even when malformed (id "" when it has none)
       if (frame.length !== 2 || !isRecord(frame[1])) {
-        return refuse(noticeFrame('invalid: AUTH must be ["AUTH", <signed event object>]'));
+        const claimed = isRecord(frame[1]) ? frame[1].id : undefined;
+        const id = typeof claimed === "string" && HEX64.test(claimed) ? claimed : "";
+        return refuse(okFrame(id, false, 'invalid: AUTH must be ["AUTH", <signed event object>]'));
       }
       return accept({ type: "AUTH", event: frame[1] });
     default:

@@ -196,7 +196,14 @@ Deno.test("parseMessage() accepts CLOSE with a string id only", () => {
 
 Deno.test("parseMessage() accepts AUTH with an object only", () => {
   assert.deepEqual(accepted('["AUTH",{"id":"x"}]'), { type: "AUTH", event: { id: "x" } });
-  const shape = ["NOTICE", 'invalid: AUTH must be ["AUTH", <signed event object>]'];
+  const shape = ["OK", "", false, 'invalid: AUTH must be ["AUTH", <signed event object>]'];
   assert.deepEqual(reply('["AUTH","challenge"]'), shape);
   assert.deepEqual(reply('["AUTH"]'), shape);
+  const id = "a".repeat(64);
+  assert.deepEqual(reply(`["AUTH",{"id":"${id}"},"extra"]`), [
+    "OK",
+    id,
+    false,
+    'invalid: AUTH must be ["AUTH", <signed event object>]',
+  ]);
 });
