@@ -9,8 +9,10 @@ import type { Signer, TestClient } from "./_client.ts";
 /** The relay URL the access-control fixtures are configured with. */
 export const RELAY_URL = "wss://relay.test";
 
-/** Waits for the relay's ["AUTH", challenge] and returns the challenge. */
+/** The connection's challenge: the relay's ["AUTH", challenge], waited for if not yet received. */
 export async function challengeOf(c: TestClient): Promise<string> {
+  const sent = c.frames.find((f) => f[0] === "AUTH");
+  if (sent) return sent[1];
   const [, challenge] = await c.next((f) => f[0] === "AUTH");
   return challenge;
 }
@@ -42,6 +44,8 @@ export function fastAuthUrl(relay: RelayFixture, who: Signer, event?: NostrEvent
     kind: 22242,
     created_at: Math.floor(Date.now() / 1000),
     tags: [["relay", RELAY_URL]],
+    // Distinct ids for tokens made within one second: each token is single-use.
+    content: crypto.randomUUID(),
   });
   return `${relay.url}/?authorization=${encodeURIComponent(JSON.stringify(e))}`;
 }
