@@ -44,6 +44,8 @@ interface Setting<T extends z.ZodType> {
   desc: string;
   /** Settings read once at start; hot ones live in Redis and are edited from the admin UI. */
   restartRequired?: boolean;
+  /** The value is a secret: shown masked by the admin configuration table. */
+  secret?: boolean;
 }
 
 function setting<T extends z.ZodType>(s: Setting<T>): Setting<T> {
@@ -347,6 +349,45 @@ export const SETTINGS = {
     schema: int(1),
     default: "60",
     desc: "How often expired (NIP-40) events are purged",
+  }),
+  adminEmail: setting({
+    env: ["ADMIN_EMAIL"],
+    schema: z.string().trim().refine((s) => s === "" || /^[^\s@]+@[^\s@]+$/.test(s), {
+      message: "expected an email address",
+    }),
+    default: "",
+    desc: "Email of the first admin, created at start when no admin exists (with ADMIN_PASSWORD)",
+  }),
+  adminPassword: setting({
+    env: ["ADMIN_PASSWORD"],
+    schema: z.string(),
+    default: "",
+    desc: "Password of the first admin (ADMIN_EMAIL); used only while no admin exists",
+    secret: true,
+  }),
+  adminPubkeys: setting({
+    env: ["ADMIN_PUBKEYS"],
+    schema: z.string().transform((s, ctx) => {
+      const out: string[] = [];
+      for (const w of s.split(/[\s,]+/).filter(Boolean)) {
+        if (!/^[0-9a-fA-F]{64}$/.test(w)) {
+          ctx.addIssue({ code: "custom", message: `"${w}" is not a 64-hex pubkey` });
+          return z.NEVER;
+        }
+        out.push(w.toLowerCase());
+      }
+      return out;
+    }),
+    default: "",
+    desc:
+      "Pubkeys allowed to call the NIP-86 management API, space separated (besides pubkeys linked to admin users)",
+  }),
+  nip86Enabled: setting({
+    env: ["NIP_86_ENABLED"],
+    schema: bool,
+    default: "true",
+    desc:
+      "Serve the NIP-86 relay management API (POST application/nostr+json+rpc on the relay URL)",
   }),
   connectionSweepSeconds: setting({
     env: ["CONNECTION_SWEEP_SECONDS"],

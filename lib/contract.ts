@@ -56,6 +56,23 @@ export function redisKeys(prefix = "") {
     liveChannel: `${p}live`,
     /** BullMQ key prefix. */
     bullPrefix: `${p}bull`,
+    /** SET of client IPs refused at connect (admin / NIP-86 `blockip`). */
+    blockedIps: `${p}blocked_ips`,
+    /** HASH IP → JSON `{reason, at}` of each blocked IP (same members as `blockedIps`). */
+    blockedIpsInfo: `${p}blocked_ips_info`,
+    /** HASH of NIP-11 overrides set by an admin: `name`, `description`, `icon`. */
+    relayInfo: `${p}relay_info`,
+    /**
+     * Channel announcing a moderation change (bans, allow lists, kinds): workers drop their
+     * cached moderation state. The message is the new value of `moderationVersion`.
+     */
+    moderationChannel: `${p}moderation`,
+    /** STRING counter incremented by every moderation change (cache validation). */
+    moderationVersion: `${p}moderation_version`,
+    /** LIST of `<unix s>:<connections>` samples, newest first, capped at 7 days of minutes. */
+    statsConnections: `${p}stats:connections`,
+    /** STRING with TTL: a NIP-98 event already used to authorize a NIP-86 request. */
+    nip98Used: (id: string) => `${p}nip98:${id}`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
@@ -92,7 +109,7 @@ export const QUEUES = {
   count: "nostr-count",
   /** AUTH and fast auth → Authorize; level changes → RecomputeLevels. */
   auth: "nostr-auth",
-  /** Periodic work: NIP-40 purge, connection sweep. */
+  /** Periodic work: NIP-40 purge, connection sweep, connection samples. */
   housekeeping: "nostr-housekeeping",
 } as const;
 
@@ -105,7 +122,12 @@ export const JOBS = {
   recomputeLevels: "RecomputeLevels",
   purgeExpired: "PurgeExpired",
   sweepConnections: "SweepConnections",
+  /** Housekeeping: appends `SCARD connections` to `statsConnections` every minute. */
+  sampleConnections: "SampleConnections",
 } as const;
+
+/** Connection samples kept in `statsConnections`: 7 days of one a minute. */
+export const STATS_CONNECTIONS_MAX = 7 * 24 * 60;
 
 /** Who is asking, as the web process knows it when it enqueues. */
 export interface Requester {
