@@ -96,10 +96,17 @@ export class Proc implements AsyncDisposable {
   #waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   #exited = false;
 
+  /** `env` is all the process gets besides PATH, HOME and Deno's cache location. */
   constructor(readonly name: string, cmd: string, args: string[], env: Record<string, string>) {
+    const base: Record<string, string> = {};
+    for (const key of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR", "NO_COLOR"]) {
+      const value = Deno.env.get(key);
+      if (value !== undefined) base[key] = value;
+    }
     this.#child = new Deno.Command(cmd, {
       args,
-      env,
+      env: { ...base, ...env },
+      clearEnv: true,
       cwd: ROOT,
       stdin: "null",
       stdout: "piped",
