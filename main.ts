@@ -1,12 +1,13 @@
 /**
- * `deno task start`: the web process (relay websockets, NIP-11, health check). Loads and validates
- * the configuration, starts serving, and shuts down cleanly on SIGTERM or SIGINT.
+ * `deno task start`: the web process (relay websockets, NIP-11, health check, admin UI). Loads
+ * and validates the configuration, starts serving, and shuts down cleanly on SIGTERM or SIGINT.
  *
  * @module
  */
 import { type Config, ConfigError, loadConfig } from "./lib/config.ts";
 import { createLogger, errorText } from "./lib/log.ts";
 import { startWeb, type WebHandle } from "./relay/server.ts";
+import { type AdminHandle, startAdmin } from "./routes/_app.ts";
 
 let config: Config;
 try {
@@ -19,9 +20,12 @@ try {
 
 const log = createLogger("web", config.logLevel);
 let web: WebHandle;
+let admin: AdminHandle | undefined;
 try {
-  web = await startWeb({ config, log });
+  admin = await startAdmin({ config, log });
+  web = await startWeb({ config, log, admin: admin.handler });
 } catch (err) {
+  await admin?.close();
   log.error(errorText(err));
   Deno.exit(1);
 }
@@ -32,6 +36,7 @@ async function stop(signal: Deno.Signal): Promise<void> {
   stopping = true;
   log.info("shutting down", { signal });
   await web.close();
+  await admin?.close();
   Deno.exit(0);
 }
 Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));

@@ -26,6 +26,29 @@ export interface HttpDeps {
 /** A request handler for Deno.serve; `info` is optional so tests can call it directly. */
 export type HttpHandler = (req: Request, info?: Deno.ServeHandlerInfo) => Response;
 
+/** An asynchronous handler a path prefix is delegated to (the admin UI). */
+export type AsyncHttpHandler = (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+
+/** True for `/admin` and every path below it. */
+export function isAdminPath(path: string): boolean {
+  return path === "/admin" || path.startsWith("/admin/");
+}
+
+/**
+ * `handler` with every `/admin` path (websocket upgrades excepted) answered by `admin`, the
+ * admin UI of routes/.
+ */
+export function withAdmin(
+  handler: HttpHandler,
+  admin: AsyncHttpHandler,
+): (req: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response> {
+  return function handlerWithAdmin(req, info) {
+    const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+    if (!upgrade && isAdminPath(new URL(req.url).pathname)) return admin(req, info);
+    return handler(req, info);
+  };
+}
+
 /** True when the Accept header lists `application/nostr+json` (parameters ignored). */
 export function acceptsNostrJson(accept: string | null): boolean {
   if (!accept) return false;

@@ -25,7 +25,7 @@ import { CLOSE } from "./close_codes.ts";
 import { type Admission, Connection, type ConnectionDeps } from "./connection.ts";
 import { TrafficCounters } from "./counters.ts";
 import { createBatcher } from "./enqueue.ts";
-import { createHandler } from "./http.ts";
+import { type AsyncHttpHandler, createHandler, withAdmin } from "./http.ts";
 import { createLiveHandler, postgresSearch } from "./live.ts";
 import {
   admission,
@@ -57,7 +57,14 @@ const SHUTDOWN_STEP_MS = 3000;
 const ADMISSION_TIMEOUT_MS = 2000;
 
 /** Starts the web process: listens, connects to Redis and begins serving relay clients. */
-export async function startWeb(deps: { config: Config; log: Logger }): Promise<WebHandle> {
+export async function startWeb(
+  deps: {
+    config: Config;
+    log: Logger;
+    /** The admin UI, answering `/admin` paths (routes/). */
+    admin?: AsyncHttpHandler;
+  },
+): Promise<WebHandle> {
   const { config } = deps;
   const nodeId = randomHex(NODE_ID_LENGTH);
   const log = deps.log.child({ node: nodeId });
@@ -198,7 +205,7 @@ export async function startWeb(deps: { config: Config; log: Logger }): Promise<W
   });
   const server = Deno.serve(
     { hostname: config.hostname, port: config.port, onListen: () => {} },
-    handler,
+    deps.admin ? withAdmin(handler, deps.admin) : handler,
   );
   log.info("web process listening", { hostname: config.hostname, port: server.addr.port });
 

@@ -10,6 +10,7 @@ import { createLogger, type Level } from "../lib/log.ts";
 import { connectRedis, type Redis } from "../lib/redis.ts";
 import { type RedisKeys, redisKeys } from "../lib/contract.ts";
 import { startWeb, type WebHandle } from "../relay/server.ts";
+import { type AdminHandle, startAdmin } from "../routes/_app.ts";
 import { startWorker, type WorkerHandle } from "../workers/worker.ts";
 
 const PG_BASE = Deno.env.get("TEST_DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -26,6 +27,8 @@ export interface RelayFixture extends AsyncDisposable {
   redis: Redis;
   web: WebHandle;
   worker: WorkerHandle;
+  /** The admin UI, when started with `{ admin: true }`. */
+  admin?: AdminHandle;
   /** Stops the web process (e.g. to simulate a deploy) without touching the stores. */
   close(): Promise<void>;
 }
@@ -71,9 +74,13 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
 
 /**
  * Starts a relay (web + worker) on a random port with its own database and Redis prefix.
- * `env` overrides configuration variables by their environment names.
+ * `env` overrides configuration variables by their environment names; `admin` also serves the
+ * admin UI on `/admin` (as main.ts does).
  */
-export async function startRelay(env: Record<string, string> = {}): Promise<RelayFixture> {
+export async function startRelay(
+  env: Record<string, string> = {},
+  opts: { admin?: boolean } = {},
+): Promise<RelayFixture> {
   const db = await freshDatabase();
   const prefix = `t${randomName()}:`;
   const config = loadConfig({
@@ -91,7 +98,10 @@ export async function startRelay(env: Record<string, string> = {}): Promise<Rela
   });
   const log = createLogger("test", config.logLevel);
   const worker = await startWorker({ config, log: log.child({ proc: "worker" }) });
-  const web = await startWeb({ config, log: log.child({ proc: "web" }) });
+  const admin = opts.admin
+    ? await startAdmin({ config, log: log.child({ proc: "web" }) })
+    : undefined;
+  const web = await startWeb({ config, log: log.child({ proc: "web" }), admin: admin?.handler });
   const sql = connectPostgres(db.url, { max: 2 });
   const redis = connectRedis(REDIS_URL);
   let closed = false;
@@ -104,11 +114,13 @@ export async function startRelay(env: Record<string, string> = {}): Promise<Rela
     redis,
     web,
     worker,
+    admin,
     close: () => web.close(),
     async [Symbol.asyncDispose]() {
       if (closed) return;
       closed = true;
       await web.close().catch(() => {});
+      await admin?.close();
       await worker.close();
       await sql.end();
       await deletePrefix(redis, prefix);
