@@ -126,6 +126,15 @@ export const JOBS = {
   sampleConnections: "SampleConnections",
 } as const;
 
+/**
+ * Close of a connection from an IP in `blockedIps`: at connect (web process admission) and when
+ * an admin blocks the IP of live connections (services/moderation.ts).
+ */
+export const BLOCKED_IP_CLOSE = Object.freeze({
+  code: 3403,
+  reason: "blocked: this IP address is blocked",
+});
+
 /** Connection samples kept in `statsConnections`: 7 days of one a minute. */
 export const STATS_CONNECTIONS_MAX = 7 * 24 * 60;
 

@@ -195,12 +195,16 @@ export interface CloseResult {
 }
 
 /**
- * Closes connection `cid` with ADMIN_CLOSE (code 3502). When no web process is subscribed to its
- * channel (PUBLISH reached nobody), removes its Redis state directly.
+ * Closes connection `cid` with `close` (default ADMIN_CLOSE, code 3502). When no web process is
+ * subscribed to its channel (PUBLISH reached nobody), removes its Redis state directly.
  */
-export async function closeConnection(deps: ServiceDeps, cid: string): Promise<CloseResult> {
+export async function closeConnection(
+  deps: ServiceDeps,
+  cid: string,
+  close: { code: number; reason: string } = ADMIN_CLOSE,
+): Promise<CloseResult> {
   checkCid(cid, "close connection");
-  const message = encodeReply({ op: "close", ...ADMIN_CLOSE });
+  const message = encodeReply({ op: "close", code: close.code, reason: close.reason });
   const receivers = await deps.redis.publish(deps.keys.connectionChannel(cid), message);
   if (receivers > 0) return { delivered: true, cleaned: false };
   await removeConnectionState(deps, cid);
