@@ -60,8 +60,8 @@ export async function startAdmin(opts: { config: Config; log: Logger }): Promise
   };
   if (config.adminEmail && config.adminPassword) {
     try {
-      const created = await bootstrapFirstAdmin(services, config.adminEmail, config.adminPassword);
-      if (created) log.info("created the first admin", { email: config.adminEmail });
+      const email = await bootstrapFirstAdmin(services);
+      if (email) log.info("created the first admin", { email });
     } catch (err) {
       log.error("Cannot create the first admin", { error: errorText(err) });
     }

@@ -14,6 +14,8 @@ import * as apiConnectionClose from "./admin/api/connection_close.ts";
 import * as config from "./admin/config.tsx";
 import * as trusted from "./admin/trusted.tsx";
 import * as subscriptions from "./admin/subscriptions.tsx";
+import * as users from "./admin/users.tsx";
+import * as user from "./admin/user.tsx";
 
 function route(pathname: string, module: Route["module"], extra: Partial<Route> = {}): Route {
   return { pattern: new URLPattern({ pathname }), module, ...extra };
@@ -29,4 +31,6 @@ export const ROUTES: readonly Route[] = [
   route("/admin/config", config),
   route("/admin/trusted", trusted),
   route("/admin/subscriptions", subscriptions),
+  route("/admin/users", users),
+  route("/admin/users/:id", user),
 ];
