@@ -9,6 +9,7 @@ import type { RedisKeys } from "../lib/contract.ts";
 import type { Sql } from "../lib/db.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Redis } from "../lib/redis.ts";
+import type { ModerationGate } from "./moderation.ts";
 
 /** Dependencies of a job processor. */
 export interface ProcessorDeps {
@@ -24,6 +25,8 @@ export interface ProcessorDeps {
   now?: () => number;
   /** Bound on storing one event; defaults to max(QUERY_TIMEOUT_MS, 5 s). */
   storeTimeoutMs?: number;
+  /** Cached moderation check of EVENTs (workers/moderation.ts); none = no moderation check. */
+  moderation?: ModerationGate;
 }
 
 /** The part of a BullMQ job a processor reads, so tests can pass `{ data }`. */

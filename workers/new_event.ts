@@ -21,6 +21,7 @@ import {
   withDeadline,
 } from "./deps.ts";
 import { checkEvent, parseEventJson } from "./event_rules.ts";
+import { moderationRefusal } from "./moderation.ts";
 import { okReply } from "./replies.ts";
 import { storeEvent, type StoreOutcome } from "./store_event.ts";
 
@@ -57,7 +58,8 @@ export async function newEvent(job: JobLike<NewEventJob>, deps: ProcessorDeps): 
   }
   const e = parsed.event;
   const now = unixNow(deps);
-  const refused = checkEvent(e, { authed: authedPubkeys(authed), config, now });
+  const refused = checkEvent(e, { authed: authedPubkeys(authed), config, now }) ??
+    await moderationRefusal(e, deps);
   if (refused) {
     await redis.publish(channel, okReply(e.id, false, refused));
     return refused;

@@ -21,6 +21,7 @@ import { authorize } from "./authorize.ts";
 import { countRequest } from "./count_request.ts";
 import type { JobLike, ProcessorDeps } from "./deps.ts";
 import { housekeeping } from "./housekeeping.ts";
+import { type ModerationGate, startModerationGate } from "./moderation.ts";
 import { newEvent } from "./new_event.ts";
 import { newSubscription } from "./new_subscription.ts";
 import { recomputeLevels } from "./recompute_levels.ts";
@@ -110,6 +111,11 @@ async function scheduleHousekeeping(config: Config, keys: RedisKeys) {
       data: {},
       opts,
     });
+    await queue.upsertJobScheduler(JOBS.sampleConnections, { every: 60_000 }, {
+      name: JOBS.sampleConnections,
+      data: {},
+      opts,
+    });
   } finally {
     await queue.close();
     await connection.quit();
@@ -158,14 +164,16 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     }));
     await sql.end({ timeout: graceful ? 5 : 0 });
   }
+  let moderation: ModerationGate | undefined;
   try {
     await checkStores(sql, redis, deps, deps.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
     await scheduleHousekeeping(config, keys);
+    moderation = await startModerationGate({ sql, redis, keys, log });
   } catch (err) {
     await closeStores(false);
     throw err;
   }
-  const processorDeps: ProcessorDeps = { sql, redis, keys, config, log };
+  const processorDeps: ProcessorDeps = { sql, redis, keys, config, log, moderation };
   function startQueue<T>(
     queue: string,
     processor: (job: JobLike<T>, deps: ProcessorDeps) => Promise<unknown>,
@@ -207,6 +215,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     close() {
       return closing ??= (async function closeWorker() {
         await Promise.all(workers.map((w) => w.close()));
+        await moderation?.close();
         await closeStores(true);
         log.info("worker stopped");
       })();
