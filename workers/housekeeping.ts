@@ -1,11 +1,12 @@
 /**
  * Periodic jobs of the housekeeping queue: PurgeExpired (NIP-40 events past their expiration,
- * deleted in batches) and SweepConnections (Redis state of connections whose web process stopped
- * sending heartbeats, including their place in the `pubkeyConnections` set of their pubkey).
+ * deleted in batches), SweepConnections (Redis state of connections whose web process stopped
+ * sending heartbeats, including their place in the `pubkeyConnections` set of their pubkey) and
+ * SampleConnections (the connection count, once a minute, for the admin overview chart).
  *
  * @module
  */
-import { connectionHashes, JOBS, nodeOf } from "../lib/contract.ts";
+import { connectionHashes, JOBS, nodeOf, STATS_CONNECTIONS_MAX } from "../lib/contract.ts";
 import { type JobLike, type ProcessorDeps, unixNow } from "./deps.ts";
 
 /** Events deleted per statement by PurgeExpired. */
@@ -108,9 +109,28 @@ async function removeConnections(deps: Pick<ProcessorDeps, "redis" | "keys">, ci
   if (failed) throw new Error(`Cannot sweep connections: ${failed[0]!.message}`);
 }
 
+/**
+ * Prepends `<unix s>:<SCARD connections>` to `statsConnections`, keeping the newest
+ * STATS_CONNECTIONS_MAX samples (7 days of one a minute); returns the count sampled.
+ */
+export async function sampleConnections(
+  deps: Pick<ProcessorDeps, "redis" | "keys" | "now">,
+): Promise<number> {
+  const { redis, keys } = deps;
+  const count = await redis.scard(keys.connections);
+  const results = (await redis.multi()
+    .lpush(keys.statsConnections, `${unixNow(deps)}:${count}`)
+    .ltrim(keys.statsConnections, 0, STATS_CONNECTIONS_MAX - 1)
+    .exec()) ?? [];
+  const failed = results.find(([err]) => err);
+  if (failed) throw new Error(`Cannot sample connections: ${failed[0]!.message}`);
+  return count;
+}
+
 /** The housekeeping queue's processor: dispatches on the job name. */
 export async function housekeeping(job: JobLike<unknown>, deps: ProcessorDeps): Promise<unknown> {
   if (job.name === JOBS.purgeExpired) return await purgeExpired(deps);
   if (job.name === JOBS.sweepConnections) return await sweepConnections(deps);
+  if (job.name === JOBS.sampleConnections) return await sampleConnections(deps);
   throw new Error(`Cannot run housekeeping job: unknown name "${job.name}"`);
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { connectionHashes, JOBS } from "../lib/contract.ts";
-import { housekeeping, purgeExpired, sweepConnections } from "./housekeeping.ts";
+import { connectionHashes, JOBS, STATS_CONNECTIONS_MAX } from "../lib/contract.ts";
+import { housekeeping, purgeExpired, sampleConnections, sweepConnections } from "./housekeeping.ts";
 import {
   newCid,
   newSigner,
@@ -113,6 +113,20 @@ suite.test("sweepConnections() keeps a heartbeat refreshed while it sweeps", asy
   const deps = { ...fx.deps, redis: racing };
   await sweepConnections(deps, now);
   assert.equal(await redis.hget(keys.nodes, node), String(now));
+});
+
+suite.test("SampleConnections prepends <time>:<count> and keeps 7 days of samples", async (fx) => {
+  const { redis, keys } = fx;
+  await redis.del(keys.connections, keys.statsConnections);
+  await redis.sadd(keys.connections, newCid(), newCid(), newCid());
+  const filler = Array.from({ length: STATS_CONNECTIONS_MAX }, (_, i) => `${i}:0`);
+  await redis.rpush(keys.statsConnections, ...filler);
+  const job = { name: JOBS.sampleConnections, data: {} };
+  assert.equal(await housekeeping(job, { ...fx.deps, now: () => 1_700_000_000 }), 3);
+  assert.equal(await redis.llen(keys.statsConnections), STATS_CONNECTIONS_MAX);
+  assert.equal(await redis.lindex(keys.statsConnections, 0), "1700000000:3");
+  assert.equal(await sampleConnections(fx.deps), 3);
+  await redis.del(keys.connections, keys.statsConnections);
 });
 
 suite.end();
