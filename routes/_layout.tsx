@@ -16,6 +16,7 @@ export const NAV: { href: string; label: string }[] = [
   { href: "/admin/subscriptions", label: "Subscriptions" },
   { href: "/admin/users", label: "Users" },
   { href: "/admin/events", label: "Events" },
+  { href: "/admin/moderation", label: "Moderation" },
   { href: "/admin/jobs", label: "Jobs" },
 ];
 
@@ -60,7 +61,9 @@ export function Layout(props: LayoutProps) {
             </a>
             <nav class="nav" aria-label="Admin">
               {NAV.map((n) => (
-                <a href={n.href} class={active(n.href, path) ? "active" : ""}>{n.label}</a>
+                <a key={n.href} href={n.href} class={active(n.href, path) ? "active" : ""}>
+                  {n.label}
+                </a>
               ))}
             </nav>
             {props.user && (

@@ -16,6 +16,9 @@ import * as trusted from "./admin/trusted.tsx";
 import * as subscriptions from "./admin/subscriptions.tsx";
 import * as users from "./admin/users.tsx";
 import * as user from "./admin/user.tsx";
+import * as events from "./admin/events.tsx";
+import * as event from "./admin/event.tsx";
+import * as moderation from "./admin/moderation.tsx";
 
 function route(pathname: string, module: Route["module"], extra: Partial<Route> = {}): Route {
   return { pattern: new URLPattern({ pathname }), module, ...extra };
@@ -33,4 +36,7 @@ export const ROUTES: readonly Route[] = [
   route("/admin/subscriptions", subscriptions),
   route("/admin/users", users),
   route("/admin/users/:id", user),
+  route("/admin/events", events),
+  route("/admin/events/:id", event),
+  route("/admin/moderation", moderation),
 ];

@@ -90,6 +90,7 @@ export default function SubscriptionsPage({ data, csrf, url }: PageProps<Data>) 
           <span class="row">
             {tabs.map((t) => (
               <a
+                key={t}
                 href={t === "all" ? "/admin/subscriptions" : `/admin/subscriptions?status=${t}`}
                 class={t === data.status ? "btn small primary" : "btn small"}
               >
