@@ -71,8 +71,11 @@ export function redisKeys(prefix = "") {
     moderationVersion: `${p}moderation_version`,
     /** LIST of `<unix s>:<connections>` samples, newest first, capped at 7 days of minutes. */
     statsConnections: `${p}stats:connections`,
-    /** STRING with TTL: a NIP-98 event already used to authorize a NIP-86 request. */
-    nip98Used: (id: string) => `${p}nip98:${id}`,
+    /**
+     * STRING with TTL: the signature of a NIP-98 event already used to authorize a NIP-86
+     * request (a re-signed identical request has another signature and is accepted).
+     */
+    nip98Used: (sig: string) => `${p}nip98:${sig}`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

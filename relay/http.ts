@@ -1,6 +1,7 @@
 /**
  * HTTP routing of the web process: websocket upgrades become relay connections, NIP-11 answers
- * `Accept: application/nostr+json`, plus CORS preflight, a health check and a landing page.
+ * `Accept: application/nostr+json`, plus CORS preflight, a health check and a landing page;
+ * `withAdmin` adds the admin UI, `withManagement` NIP-86 and the NIP-11 overrides.
  *
  * @module
  */
@@ -45,6 +46,49 @@ export function withAdmin(
   return function handlerWithAdmin(req, info) {
     const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
     if (!upgrade && isAdminPath(new URL(req.url).pathname)) return admin(req, info);
+    return handler(req, info);
+  };
+}
+
+/** The Content-Type of NIP-86 management requests. */
+export const NIP86_CONTENT_TYPE = "application/nostr+json+rpc";
+
+/** True for a NIP-86 request: a POST with Content-Type application/nostr+json+rpc. */
+export function isNip86Request(req: Request): boolean {
+  if (req.method !== "POST") return false;
+  const type = req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+  return type === NIP86_CONTENT_TYPE;
+}
+
+/** The management routes `withManagement` adds. */
+export interface ManagementRoutes {
+  /** The NIP-86 API (relay/nip86.ts); absent when NIP_86_ENABLED is false. */
+  nip86?: AsyncHttpHandler;
+  /** The NIP-11 document with the admin's overrides (relay/nip11.ts `nip11Source`). */
+  nip11?: () => Promise<string>;
+}
+
+/**
+ * `handler` with NIP-86 requests (any path but `/admin`) answered by `routes.nip86`, and the
+ * NIP-11 document served from `routes.nip11` so that an admin's name, description and icon
+ * changes show at once.
+ */
+export function withManagement(
+  handler: (req: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>,
+  routes: ManagementRoutes,
+): (req: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response> {
+  return function handlerWithManagement(req, info) {
+    const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+    if (upgrade || isAdminPath(new URL(req.url).pathname)) return handler(req, info);
+    if (routes.nip86 && isNip86Request(req)) return routes.nip86(req, info);
+    const read = req.method === "GET" || req.method === "HEAD";
+    if (routes.nip11 && read && acceptsNostrJson(req.headers.get("accept"))) {
+      return routes.nip11().then((json) =>
+        new Response(json, {
+          headers: { ...CORS_HEADERS, "content-type": "application/nostr+json" },
+        })
+      );
+    }
     return handler(req, info);
   };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
-import { acceptsNostrJson, createHandler, type HttpDeps } from "./http.ts";
+import { acceptsNostrJson, createHandler, type HttpDeps, withManagement } from "./http.ts";
 
 function setup(overrides: Partial<HttpDeps> = {}) {
   const upgrades: Request[] = [];
@@ -77,4 +77,39 @@ Deno.test("acceptsNostrJson() matches the media type exactly, among others", () 
   assert.equal(acceptsNostrJson("application/nostr+json+rpc"), false);
   assert.equal(acceptsNostrJson("application/json"), false);
   assert.equal(acceptsNostrJson(null), false);
+});
+
+Deno.test("withManagement() routes NIP-86 POSTs and NIP-11 to their handlers, the rest through", async () => {
+  const { handler } = setup();
+  const routed = withManagement(handler, {
+    nip86: () => Promise.resolve(new Response("rpc")),
+    nip11: () => Promise.resolve('{"name":"override"}'),
+  });
+  const rpc = await routed(
+    new Request("http://x/", {
+      method: "POST",
+      headers: { "content-type": "application/nostr+json+rpc; charset=utf-8" },
+      body: "{}",
+    }),
+  );
+  assert.equal(await rpc.text(), "rpc");
+  const info = await routed(
+    new Request("http://x/", { headers: { accept: "application/nostr+json" } }),
+  );
+  assert.equal(info.headers.get("content-type"), "application/nostr+json");
+  assert.equal(info.headers.get("access-control-allow-origin"), "*");
+  assert.deepEqual(await info.json(), { name: "override" });
+  const plainPost = await routed(new Request("http://x/", { method: "POST", body: "{}" }));
+  assert.equal(plainPost.status, 404);
+  await plainPost.body?.cancel();
+  const disabled = withManagement(handler, {});
+  const off = await disabled(
+    new Request("http://x/", {
+      method: "POST",
+      headers: { "content-type": "application/nostr+json+rpc" },
+      body: "{}",
+    }),
+  );
+  assert.equal(off.status, 404);
+  await off.body?.cancel();
 });

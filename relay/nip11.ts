@@ -5,6 +5,7 @@
  * @module
  */
 import type { Config } from "../lib/config.ts";
+import { errorText, type Logger } from "../lib/log.ts";
 import { MAX_SUBID_LENGTH } from "./messages.ts";
 
 /**
@@ -17,41 +18,56 @@ export const SOFTWARE_URL: string = "";
 export const VERSION = "0.1.0";
 
 /** The settings the document is built from. */
-export type Nip11Config = Pick<
-  Config,
-  | "relayName"
-  | "relayDescription"
-  | "relayPubkey"
-  | "relayContact"
-  | "relayIcon"
-  | "postingPolicy"
-  | "relayCountries"
-  | "languageTags"
-  | "relayTags"
-  | "maxMessageLength"
-  | "maxSubscriptions"
-  | "maxFilters"
-  | "maxLimit"
-  | "maxEventTags"
-  | "maxContentLength"
-  | "minPow"
-  | "createdAtLowerLimit"
-  | "createdAtUpperLimit"
-  | "defaultLimit"
-  | "forcedMinAuthLevel"
-  | "requiredLevelReq"
-  | "requiredLevelEvent"
-  | "requiredLevelCount"
->;
+export type Nip11Config =
+  & Pick<
+    Config,
+    | "relayName"
+    | "relayDescription"
+    | "relayPubkey"
+    | "relayContact"
+    | "relayIcon"
+    | "postingPolicy"
+    | "relayCountries"
+    | "languageTags"
+    | "relayTags"
+    | "maxMessageLength"
+    | "maxSubscriptions"
+    | "maxFilters"
+    | "maxLimit"
+    | "maxEventTags"
+    | "maxContentLength"
+    | "minPow"
+    | "createdAtLowerLimit"
+    | "createdAtUpperLimit"
+    | "defaultLimit"
+    | "forcedMinAuthLevel"
+    | "requiredLevelReq"
+    | "requiredLevelEvent"
+    | "requiredLevelCount"
+  >
+  & Partial<Pick<Config, "nip86Enabled">>;
 
 /**
- * The NIPs this relay implements with `config`. Add a line here when a NIP becomes available
- * (86 management API); never 43 (that number names another NIP than the original's "fast
- * auth", which the relay supports without advertising it).
+ * NIP-11 fields an admin overrides at runtime (services/moderation.ts, NIP-86 `changerelay*`):
+ * a present field replaces the configured one, an empty string hides it.
  */
-export function supportedNips(config: Pick<Config, "minPow">): number[] {
+export interface Nip11Overrides {
+  name?: string;
+  description?: string;
+  icon?: string;
+}
+
+/**
+ * The NIPs this relay implements with `config`. Add a line here when a NIP becomes available;
+ * never 43 (that number names another NIP than the original's "fast auth", which the relay
+ * supports without advertising it).
+ */
+export function supportedNips(
+  config: Pick<Config, "minPow"> & Partial<Pick<Config, "nip86Enabled">>,
+): number[] {
   const nips = [1, 9, 11, 40, 42, 45, 50, 70];
   if (config.minPow > 0) nips.push(13);
+  if (config.nip86Enabled) nips.push(86);
   return nips.sort((a, b) => a - b);
 }
 
@@ -69,16 +85,19 @@ function paymentRequired(config: Nip11Config): boolean {
 }
 
 /** The NIP-11 document as a plain object ready for JSON.stringify. */
-export function nip11Document(config: Nip11Config): Record<string, unknown> {
+export function nip11Document(
+  config: Nip11Config,
+  overrides: Nip11Overrides = {},
+): Record<string, unknown> {
   const doc: Record<string, unknown> = {};
   function optional(key: string, value: string | readonly string[]) {
     if (value.length > 0) doc[key] = value;
   }
-  optional("name", config.relayName);
-  optional("description", config.relayDescription);
+  optional("name", overrides.name ?? config.relayName);
+  optional("description", overrides.description ?? config.relayDescription);
   optional("pubkey", config.relayPubkey);
   optional("contact", config.relayContact);
-  optional("icon", config.relayIcon);
+  optional("icon", overrides.icon ?? config.relayIcon);
   optional("posting_policy", config.postingPolicy);
   optional("relay_countries", config.relayCountries);
   optional("language_tags", config.languageTags);
@@ -108,4 +127,55 @@ export function nip11Document(config: Nip11Config): Record<string, unknown> {
   limitation.default_limit = config.defaultLimit;
   doc.limitation = limitation;
   return doc;
+}
+
+/** The NIP-11 document with the admin's overrides, cached for a short while. */
+export interface Nip11Source {
+  /** The document as JSON. */
+  json(): Promise<string>;
+  /** Forgets the cached document (after a change made by this process). */
+  invalidate(): void;
+}
+
+/** How long a document with overrides is reused (changes from other processes show after it). */
+export const NIP11_CACHE_MS = 1000;
+
+/**
+ * A NIP-11 source reading the overrides with `read` (services/moderation.ts `getRelayInfo`) at
+ * most once per `ttlMs`; when they cannot be read, the configured document is served.
+ */
+export function nip11Source(
+  config: Nip11Config,
+  read: () => Promise<Nip11Overrides>,
+  options: { ttlMs?: number; log?: Logger } = {},
+): Nip11Source {
+  const ttl = options.ttlMs ?? NIP11_CACHE_MS;
+  const plain = JSON.stringify(nip11Document(config));
+  let cached: { json: string; at: number } | undefined;
+  let pending: Promise<string> | undefined;
+  let warned = 0;
+  async function build(): Promise<string> {
+    try {
+      const json = JSON.stringify(nip11Document(config, await read()));
+      cached = { json, at: Date.now() };
+      return json;
+    } catch (err) {
+      if (Date.now() - warned > 10_000) {
+        warned = Date.now();
+        options.log?.warn("Cannot read NIP-11 overrides", { error: errorText(err) });
+      }
+      return cached?.json ?? plain;
+    } finally {
+      pending = undefined;
+    }
+  }
+  return {
+    json() {
+      if (cached && Date.now() - cached.at < ttl) return Promise.resolve(cached.json);
+      return pending ??= build();
+    },
+    invalidate() {
+      cached = undefined;
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
-import { nip11Document, supportedNips, VERSION } from "./nip11.ts";
+import { nip11Document, nip11Source, supportedNips, VERSION } from "./nip11.ts";
 
 Deno.test("supportedNips() lists the always-on NIPs and 13 only with a minimum PoW", () => {
   assert.deepEqual(supportedNips({ minPow: 0 }), [1, 9, 11, 40, 42, 45, 50, 70]);
@@ -11,7 +11,7 @@ Deno.test("supportedNips() lists the always-on NIPs and 13 only with a minimum P
 Deno.test("nip11Document() omits unset fields and reports limits from the config", () => {
   const doc = nip11Document(loadConfig({}));
   assert.deepEqual(doc, {
-    supported_nips: [1, 9, 11, 40, 42, 45, 50, 70],
+    supported_nips: [1, 9, 11, 40, 42, 45, 50, 70, 86],
     version: VERSION,
     limitation: {
       max_message_length: 262144,
@@ -57,7 +57,7 @@ Deno.test("nip11Document() includes every configured field", () => {
   assert.deepEqual(doc.relay_countries, ["UA", "EU"]);
   assert.deepEqual(doc.language_tags, ["uk", "en"]);
   assert.deepEqual(doc.tags, ["sfw-only"]);
-  assert.deepEqual(doc.supported_nips, [1, 9, 11, 13, 40, 42, 45, 50, 70]);
+  assert.deepEqual(doc.supported_nips, [1, 9, 11, 13, 40, 42, 45, 50, 70, 86]);
   const limitation = doc.limitation as Record<string, unknown>;
   assert.equal(limitation.max_limit, 250);
   assert.equal(limitation.min_pow_difficulty, 12);
@@ -80,4 +80,43 @@ Deno.test("nip11Document() says when auth, payment and restricted writes apply",
   assert.deepEqual(limits({ REQUIRED_AUTH_LEVEL_FOR_COUNT: "3" }), [false, true, false]);
   assert.deepEqual(limits({ REQUIRED_AUTH_LEVEL_FOR_COUNT: "1" }), [false, false, false]);
   assert.deepEqual(limits({ NIP_13_MIN_POW: "8" }), [false, false, true]);
+});
+
+Deno.test("supportedNips() lists 86 while the management API is enabled", () => {
+  assert.ok(supportedNips({ minPow: 0, nip86Enabled: true }).includes(86));
+  assert.ok(!supportedNips({ minPow: 0, nip86Enabled: false }).includes(86));
+  const off = nip11Document(loadConfig({ NIP_86_ENABLED: "false" }));
+  assert.ok(!(off.supported_nips as number[]).includes(86));
+});
+
+Deno.test("nip11Document() applies the admin's overrides; an empty one hides the field", () => {
+  const config = loadConfig({
+    NIP_11_RELAY_NAME: "Configured",
+    NIP_11_RELAY_ICON: "https://x/i.png",
+  });
+  const doc = nip11Document(config, { name: "Renamed", description: "About", icon: "" });
+  assert.equal(doc.name, "Renamed");
+  assert.equal(doc.description, "About");
+  assert.equal("icon" in doc, false);
+  assert.equal(nip11Document(config).name, "Configured");
+});
+
+Deno.test("nip11Source() caches the overrides for its TTL, invalidates, and falls back", async () => {
+  const config = loadConfig({ NIP_11_RELAY_NAME: "Configured" });
+  let reads = 0;
+  let name = "First";
+  let failing = false;
+  const source = nip11Source(config, () => {
+    reads++;
+    return failing ? Promise.reject(new Error("down")) : Promise.resolve({ name });
+  }, { ttlMs: 60_000 });
+  assert.equal(JSON.parse(await source.json()).name, "First");
+  name = "Second";
+  assert.equal(JSON.parse(await source.json()).name, "First");
+  assert.equal(reads, 1);
+  source.invalidate();
+  assert.equal(JSON.parse(await source.json()).name, "Second");
+  failing = true;
+  source.invalidate();
+  assert.equal(JSON.parse(await source.json()).name, "Configured");
 });

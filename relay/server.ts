@@ -21,12 +21,15 @@ import {
 import { connectPostgres, type Sql } from "../lib/db.ts";
 import { errorText, type Logger } from "../lib/log.ts";
 import { connectRedis } from "../lib/redis.ts";
+import { getRelayInfo } from "../services/moderation.ts";
 import { CLOSE } from "./close_codes.ts";
 import { type Admission, Connection, type ConnectionDeps } from "./connection.ts";
 import { TrafficCounters } from "./counters.ts";
 import { createBatcher } from "./enqueue.ts";
-import { type AsyncHttpHandler, createHandler, withAdmin } from "./http.ts";
+import { type AsyncHttpHandler, createHandler, withAdmin, withManagement } from "./http.ts";
 import { createLiveHandler, postgresSearch } from "./live.ts";
+import { createNip86Handler } from "./nip86.ts";
+import { nip11Source } from "./nip11.ts";
 import {
   admission,
   clientIp,
@@ -118,6 +121,10 @@ export async function startWeb(
   }
 
   let sql: Sql | undefined;
+  /** The process's small PostgreSQL pool (live search, NIP-86), opened on first use. */
+  function pool(): Sql {
+    return sql ??= connectPostgres(config.databaseUrl, { max: 2, appName: "nostr-relay-web" });
+  }
   const index = new SubscriptionIndex<SubStream>();
   const connections = new Map<string, Connection>();
   const counters = new TrafficCounters();
@@ -149,10 +156,7 @@ export async function startWeb(
     searchKinds: config.searchKinds,
     dmPrivacy: config.dmPrivacy,
     log,
-    search: postgresSearch(
-      () => sql ??= connectPostgres(config.databaseUrl, { max: 2, appName: "nostr-relay-web" }),
-      config.searchLanguage,
-    ),
+    search: postgresSearch(pool, config.searchLanguage),
   });
 
   const channelPrefix = keys.connectionChannel("");
@@ -203,9 +207,20 @@ export async function startWeb(
       return upgraded.response;
     },
   });
+  const info = nip11Source(config, () => getRelayInfo({ redis, keys }), { log });
+  const nip86 = config.nip86Enabled
+    ? createNip86Handler({
+      services: { sql: pool(), redis, keys, config },
+      log,
+      onRelayInfoChange: () => info.invalidate(),
+    })
+    : undefined;
   const server = Deno.serve(
     { hostname: config.hostname, port: config.port, onListen: () => {} },
-    deps.admin ? withAdmin(handler, deps.admin) : handler,
+    withManagement(deps.admin ? withAdmin(handler, deps.admin) : handler, {
+      nip86,
+      nip11: () => info.json(),
+    }),
   );
   log.info("web process listening", { hostname: config.hostname, port: server.addr.port });
 

@@ -1,11 +1,12 @@
 /**
  * Connection admission, decided before a connection is used from the hot settings an admin
- * edits in Redis (`maintenance`, `max_allowed_connections`, `unlimited_ips`), read afresh at
- * every connect in one pipelined round trip. Existing connections are never affected.
+ * edits in Redis (`blocked_ips`, `maintenance`, `max_allowed_connections`, `unlimited_ips`),
+ * read afresh at every connect in one pipelined round trip. Existing connections are never
+ * affected (blocking an IP closes its live connections through services/moderation.ts).
  *
  * @module
  */
-import type { RedisKeys } from "../../lib/contract.ts";
+import { BLOCKED_IP_CLOSE, type RedisKeys } from "../../lib/contract.ts";
 import type { Redis } from "../../lib/redis.ts";
 import type { CloseVerdict } from "./verdict.ts";
 
@@ -19,7 +20,12 @@ export interface AdmissionState {
   connections: number;
   /** The client IP is in `unlimited_ips`: no rate limit for this connection. */
   unlimited: boolean;
+  /** The client IP is in `blocked_ips` (admin / NIP-86 `blockip`). */
+  blocked?: boolean;
 }
+
+/** Close of a connection from a blocked IP (3403, `blocked:`), before anything else. */
+export const BLOCKED: CloseVerdict = BLOCKED_IP_CLOSE;
 
 /** Close of a connection refused during maintenance. */
 export const MAINTENANCE: CloseVerdict = Object.freeze({
@@ -35,6 +41,7 @@ export const BUSY: CloseVerdict = Object.freeze({
 
 /** The close verdict for a new connection, or undefined when it is admitted. */
 export function admission(state: AdmissionState): CloseVerdict | undefined {
+  if (state.blocked) return BLOCKED;
   if (state.maintenance === "1") return MAINTENANCE;
   const max = Number(state.maxAllowed ?? 0);
   if (Number.isInteger(max) && max > 0 && state.connections >= max) return BUSY;
@@ -52,6 +59,7 @@ export async function readAdmission(
     .get(keys.maxAllowedConnections)
     .scard(keys.connections)
     .sismember(keys.unlimitedIps, ip)
+    .sismember(keys.blockedIps, ip.toLowerCase())
     .exec();
   if (!results) throw new Error("Cannot read admission state: pipeline was discarded");
   const values = results.map(([err, value]) => {
@@ -63,5 +71,6 @@ export async function readAdmission(
     maxAllowed: values[1] as string | null,
     connections: Number(values[2]),
     unlimited: Number(values[3]) === 1,
+    blocked: Number(values[4]) === 1,
   };
 }

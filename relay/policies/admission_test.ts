@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { admission, type AdmissionState, BUSY, MAINTENANCE } from "./admission.ts";
+import { admission, type AdmissionState, BLOCKED, BUSY, MAINTENANCE } from "./admission.ts";
 
 function state(over: Partial<AdmissionState> = {}): AdmissionState {
   return { maintenance: null, maxAllowed: null, connections: 0, unlimited: false, ...over };
@@ -34,4 +34,13 @@ Deno.test("admission() refuses with 3503 once the connections reach the maximum"
 Deno.test("admission() treats a malformed maximum as unlimited", () => {
   assert.equal(admission(state({ maxAllowed: "lots", connections: 4 })), undefined);
   assert.equal(admission(state({ maxAllowed: "-1", connections: 4 })), undefined);
+});
+
+Deno.test("admission() refuses a blocked IP with 3403 before anything else", () => {
+  assert.deepEqual(admission(state({ blocked: true })), {
+    code: 3403,
+    reason: "blocked: this IP address is blocked",
+  });
+  assert.equal(admission(state({ blocked: true, maintenance: "1" })), BLOCKED);
+  assert.equal(admission(state({ blocked: false })), undefined);
 });

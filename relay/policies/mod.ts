@@ -3,7 +3,7 @@
  * whether a connection may open and whether each of its messages may proceed. Each rule is a
  * small function with its test beside it; for messages the first refusal wins.
  *
- * Connection rules: `admission` (maintenance, max connections), `fastAuthAtConnect` (forced
+ * Connection rules: `admission` (blocked IPs, maintenance, max connections), `fastAuthAtConnect` (forced
  * fast auth), `clientIp` (which IP the rate limit counts). Message rules, in order: the rate
  * limit (asynchronous, applied by the connection to every frame), then `defaultPolicies`.
  *
@@ -16,7 +16,14 @@ import { dmPrivacy } from "./dm_privacy.ts";
 import { protectedEvents } from "./protected_events.ts";
 import { ACCEPT, type CommandPolicy, type PolicyConnection, type Verdict } from "./verdict.ts";
 
-export { admission, type AdmissionState, BUSY, MAINTENANCE, readAdmission } from "./admission.ts";
+export {
+  admission,
+  type AdmissionState,
+  BLOCKED,
+  BUSY,
+  MAINTENANCE,
+  readAdmission,
+} from "./admission.ts";
 export { AUTH_KIND, checkAuthEvent, pubkeyChange } from "./auth_event.ts";
 export { requiredLevels } from "./auth_level.ts";
 export { clientIp } from "./client_ip.ts";
