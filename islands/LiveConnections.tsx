@@ -22,10 +22,30 @@ export interface ConnectionRow {
   startedAt: number;
 }
 
+/** Totals over every web process. */
+export interface ConnectionTotals {
+  connections: number;
+  authenticated: number;
+  subscriptions: number;
+  nodes: number;
+}
+
+/** What the JSON endpoint answers. */
+export interface ConnectionsSnapshot {
+  connections: ConnectionRow[];
+  counts: ConnectionTotals;
+  /** Connections in all (the list may show only the newest). */
+  total: number;
+  /** Server time, unix seconds. */
+  now: number;
+}
+
 /** Props of the island. */
 export interface LiveConnectionsProps {
   rows: ConnectionRow[];
-  /** GET → `{ connections: ConnectionRow[], now: number }`. */
+  counts: ConnectionTotals;
+  total: number;
+  /** GET → ConnectionsSnapshot. */
   endpoint: string;
   /** POST `${closeBase}/${id}/close` closes one connection. */
   closeBase: string;
@@ -66,6 +86,8 @@ function short(hex: string): string {
 /** The live list of connections. */
 export default function LiveConnections(props: LiveConnectionsProps) {
   const [rows, setRows] = useState(props.rows);
+  const [counts, setCounts] = useState(props.counts);
+  const [total, setTotal] = useState(props.total);
   const [now, setNow] = useState(props.now);
   const [status, setStatus] = useState<"live" | "error">("live");
   const [closing, setClosing] = useState<string | null>(null);
@@ -75,8 +97,10 @@ export default function LiveConnections(props: LiveConnectionsProps) {
     try {
       const res = await fetch(props.endpoint, { headers: { accept: "application/json" } });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = await res.json() as { connections: ConnectionRow[]; now: number };
+      const body = await res.json() as ConnectionsSnapshot;
       setRows(body.connections);
+      setCounts(body.counts);
+      setTotal(body.total);
       setNow(body.now);
       setStatus("live");
     } catch {
@@ -107,80 +131,97 @@ export default function LiveConnections(props: LiveConnectionsProps) {
     }
   }
 
+  const stats: [string, number][] = [
+    ["Open", counts.connections],
+    ["Authenticated", counts.authenticated],
+    ["Subscriptions", counts.subscriptions],
+    ["Web processes", counts.nodes],
+  ];
   return (
     <div class="live">
-      <p class="live-status" data-status={status}>
-        <span class="dot" aria-hidden="true" />
-        <strong data-testid="connection-count">{rows.length}</strong>{" "}
-        {rows.length === 1 ? "connection" : "connections"}
-        <span class="muted">
-          {status === "error" ? " · cannot refresh, retrying" : " · refreshes every 2 s"}
-        </span>
-        {message && <span class="live-message" role="status">{message}</span>}
-      </p>
-      {rows.length === 0 ? <p class="empty">No open connections.</p> : (
-        <div class="table-wrap">
-          <table class="table cards" data-testid="connections">
-            <thead>
-              <tr>
-                <th>Connection</th>
-                <th>IP</th>
-                <th>Pubkey</th>
-                <th>Level</th>
-                <th>Subs</th>
-                <th class="num">Requests</th>
-                <th class="num">In / out</th>
-                <th class="num">Age</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr key={r.id} data-cid={r.id}>
-                  <td data-label="Connection">
-                    <code title={r.id}>{short(r.id)}</code>
-                  </td>
-                  <td data-label="IP">{r.ip}</td>
-                  <td data-label="Pubkey">
-                    {r.pubkey
-                      ? (
-                        <a href={`/admin/events?author=${r.pubkey}`} title={r.pubkey}>
-                          <code>{short(r.pubkey)}</code>
-                        </a>
-                      )
-                      : <span class="muted">—</span>}
-                  </td>
-                  <td data-label="Level">
-                    <span class={`badge level-${r.level}`} data-testid="level">
-                      {r.level} {LEVEL_NAMES[r.level] ?? ""}
-                    </span>
-                  </td>
-                  <td data-label="Subs" title={r.subscriptions.join(", ")}>
-                    {r.subscriptions.length}
-                  </td>
-                  <td data-label="Requests" class="num">{r.requests}</td>
-                  <td data-label="In / out" class="num">
-                    {humanBytes(r.bytesIn)} / {humanBytes(r.bytesOut)}
-                  </td>
-                  <td data-label="Age" class="num">
-                    {r.startedAt ? humanAge(now - r.startedAt) : "—"}
-                  </td>
-                  <td class="actions">
-                    <button
-                      type="button"
-                      class="btn danger small"
-                      disabled={closing === r.id}
-                      onClick={() => void close(r.id)}
-                    >
-                      {closing === r.id ? "Closing…" : "Close"}
-                    </button>
-                  </td>
+      <div class="stats">
+        {stats.map(([label, value]) => (
+          <div class="stat" key={label}>
+            <div class="label">{label}</div>
+            <div class="value">{value}</div>
+          </div>
+        ))}
+      </div>
+      <section class="card">
+        <p class="live-status" data-status={status}>
+          <span class="dot" aria-hidden="true" />
+          <strong data-testid="connection-count">{total}</strong>{" "}
+          {total === 1 ? "connection" : "connections"}
+          <span class="muted">
+            {status === "error" ? " · cannot refresh, retrying" : " · refreshes every 2 s"}
+          </span>
+          {message && <span class="live-message" role="status">{message}</span>}
+        </p>
+        {rows.length === 0 ? <p class="empty">No open connections.</p> : (
+          <div class="table-wrap">
+            <table class="table cards" data-testid="connections">
+              <thead>
+                <tr>
+                  <th>Connection</th>
+                  <th>IP</th>
+                  <th>Pubkey</th>
+                  <th>Level</th>
+                  <th>Subs</th>
+                  <th class="num">Requests</th>
+                  <th class="num">In / out</th>
+                  <th class="num">Age</th>
+                  <th />
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {rows.map((r) => (
+                  <tr key={r.id} data-cid={r.id}>
+                    <td data-label="Connection">
+                      <code title={r.id}>{short(r.id)}</code>
+                    </td>
+                    <td data-label="IP">{r.ip}</td>
+                    <td data-label="Pubkey">
+                      {r.pubkey
+                        ? (
+                          <a href={`/admin/events?author=${r.pubkey}`} title={r.pubkey}>
+                            <code>{short(r.pubkey)}</code>
+                          </a>
+                        )
+                        : <span class="muted">—</span>}
+                    </td>
+                    <td data-label="Level">
+                      <span class={`badge level-${r.level}`} data-testid="level">
+                        {r.level} {LEVEL_NAMES[r.level] ?? ""}
+                      </span>
+                    </td>
+                    <td data-label="Subs" title={r.subscriptions.join(", ")}>
+                      {r.subscriptions.length}
+                    </td>
+                    <td data-label="Requests" class="num">{r.requests}</td>
+                    <td data-label="In / out" class="num">
+                      {humanBytes(r.bytesIn)} / {humanBytes(r.bytesOut)}
+                    </td>
+                    <td data-label="Age" class="num">
+                      {r.startedAt ? humanAge(now - r.startedAt) : "—"}
+                    </td>
+                    <td class="actions">
+                      <button
+                        type="button"
+                        class="btn danger small"
+                        disabled={closing === r.id}
+                        onClick={() => void close(r.id)}
+                      >
+                        {closing === r.id ? "Closing…" : "Close"}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {total > rows.length && <p class="muted">Showing the newest {rows.length} of {total}.</p>}
+      </section>
     </div>
   );
 }

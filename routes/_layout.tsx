@@ -50,6 +50,7 @@ export function Layout(props: LayoutProps) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex" />
         <title>{`${props.title} · ${props.relayName} admin`}</title>
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href={`/admin/static/admin.css?v=${props.buildId}`} />
       </head>
       <body class={props.bare ? "bare" : ""}>
@@ -70,7 +71,9 @@ export function Layout(props: LayoutProps) {
               <form method="post" action="/admin/logout" class="who">
                 <input type="hidden" name="_csrf" value={props.csrf} />
                 <span class="muted" title={props.user.email}>{props.user.email}</span>
-                <button type="submit" class="btn link">Log out</button>
+                <button type="submit" class="btn link" title={`Log out ${props.user.email}`}>
+                  Log out
+                </button>
               </form>
             )}
           </header>

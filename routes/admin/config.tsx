@@ -123,19 +123,19 @@ export default function ConfigPage({ data, csrf }: PageProps<Data>) {
                 <th>Variable</th>
                 <th>Value</th>
                 <th>Source</th>
-                <th>Meaning</th>
               </tr>
             </thead>
             <tbody>
               {boot.map((s) => (
                 <tr key={s.key}>
-                  <td data-label="Variable">
+                  <td data-label="Variable" class="setting">
                     <code>{s.env[0]}</code>
                     {s.env.length > 1 && (
-                      <div class="muted small-note">{s.env.slice(1).join(", ")}</div>
+                      <span class="muted small-note">{` or ${s.env.slice(1).join(", ")}`}</span>
                     )}
+                    <div class="muted small-note">{s.description}</div>
                   </td>
-                  <td data-label="Value" class="wrap">
+                  <td data-label="Value" class="wrap value">
                     {s.value === "" ? <span class="muted">(empty)</span> : <code>{s.value}</code>}
                   </td>
                   <td data-label="Source">
@@ -143,7 +143,6 @@ export default function ConfigPage({ data, csrf }: PageProps<Data>) {
                       {s.source}
                     </span>
                   </td>
-                  <td data-label="Meaning" class="wrap muted">{s.description}</td>
                 </tr>
               ))}
             </tbody>

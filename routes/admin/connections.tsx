@@ -4,80 +4,37 @@
  *
  * @module
  */
-import {
-  ADMIN_CLOSE,
-  type ConnectionCounts,
-  connectionCounts,
-  listConnections,
-} from "../../services/connections.ts";
+import { ADMIN_CLOSE } from "../../services/connections.ts";
 import { PageHead } from "../../components/ui.tsx";
 import { type Handlers, page, type PageProps } from "../_define.ts";
 import { LiveConnections } from "../../islands/mod.ts";
-import { type ConnectionRow } from "../../islands/LiveConnections.tsx";
-import { toRows } from "./api/connections.ts";
-
-interface Data {
-  rows: ConnectionRow[];
-  total: number;
-  counts: ConnectionCounts;
-  now: number;
-}
+import type { ConnectionsSnapshot } from "../../islands/LiveConnections.tsx";
+import { snapshot } from "./api/connections.ts";
 
 export const title = "Connections";
 
-export const handler: Handlers<Data> = {
+export const handler: Handlers<ConnectionsSnapshot> = {
   async GET(ctx) {
-    const [list, counts] = await Promise.all([
-      listConnections(ctx.deps.services, { limit: 500 }),
-      connectionCounts(ctx.deps.services),
-    ]);
-    return page({
-      rows: toRows(list.connections),
-      total: list.total,
-      counts,
-      now: Math.floor(Date.now() / 1000),
-    });
+    return page(await snapshot(ctx.deps.services));
   },
 };
 
-export default function ConnectionsPage({ data, csrf }: PageProps<Data>) {
-  const { counts } = data;
+export default function ConnectionsPage({ data, csrf }: PageProps<ConnectionsSnapshot>) {
   return (
     <>
       <PageHead
         title="Connections"
         sub={`Closing a connection sends close code ${ADMIN_CLOSE.code} "${ADMIN_CLOSE.reason}".`}
       />
-      <div class="stats">
-        <div class="stat">
-          <div class="label">Open</div>
-          <div class="value">{counts.connections}</div>
-        </div>
-        <div class="stat">
-          <div class="label">Authenticated</div>
-          <div class="value">{counts.authenticated}</div>
-        </div>
-        <div class="stat">
-          <div class="label">Subscriptions</div>
-          <div class="value">{counts.subscriptions}</div>
-        </div>
-        <div class="stat">
-          <div class="label">Web processes</div>
-          <div class="value">{counts.nodes}</div>
-        </div>
-      </div>
-      <section class="card">
-        <LiveConnections
-          rows={data.rows}
-          endpoint="/admin/api/connections"
-          closeBase="/admin/api/connections"
-          csrf={csrf}
-          now={data.now}
-        />
-        {data.total > data.rows.length && (
-          <p class="muted">Showing the newest {data.rows.length} of {data.total}.</p>
-        )}
-      </section>
+      <LiveConnections
+        rows={data.connections}
+        counts={data.counts}
+        total={data.total}
+        endpoint="/admin/api/connections"
+        closeBase="/admin/api/connections"
+        csrf={csrf}
+        now={data.now}
+      />
     </>
   );
 }

@@ -126,13 +126,13 @@ export default function EventPage({ data, csrf }: PageProps<Data>) {
             </button>
           </PostForm>
           {event && (
-            <PostForm action={action} csrf={csrf} class="row">
+            <PostForm action={action} csrf={csrf} class="inline">
               <input type="hidden" name="action" value="ban-author" />
               <input type="hidden" name="pubkey" value={event.pubkey} />
-              <label class="check">
-                <input type="checkbox" name="delete" /> and delete its events
-              </label>
               <button type="submit" class="btn danger">Ban author</button>
+              <label class="check">
+                <input type="checkbox" name="delete" /> and delete all its events
+              </label>
             </PostForm>
           )}
         </div>

@@ -49,6 +49,8 @@ Deno.test("an island renders inside a data-island wrapper with its props escaped
       bytesOut: 3,
       startedAt: 0,
     }],
+    counts: { connections: 1, authenticated: 0, subscriptions: 0, nodes: 1 },
+    total: 1,
     endpoint: "/admin/api/connections",
     closeBase: "/admin/api/connections",
     csrf: "token",

@@ -3,8 +3,13 @@
  *
  * @module
  */
-import { type ConnectionInfo, listConnections } from "../../../services/connections.ts";
-import type { ConnectionRow } from "../../../islands/LiveConnections.tsx";
+import {
+  connectionCounts,
+  type ConnectionInfo,
+  listConnections,
+} from "../../../services/connections.ts";
+import type { ConnectionRow, ConnectionsSnapshot } from "../../../islands/LiveConnections.tsx";
+import type { ServiceDeps } from "../../../services/deps.ts";
 import { type Handlers, json } from "../../_define.ts";
 
 /** The island's rows from the service's connection records. */
@@ -22,13 +27,22 @@ export function toRows(list: ConnectionInfo[]): ConnectionRow[] {
   }));
 }
 
+/** The newest 500 connections and the totals, as the island shows them. */
+export async function snapshot(services: ServiceDeps): Promise<ConnectionsSnapshot> {
+  const [list, counts] = await Promise.all([
+    listConnections(services, { limit: 500 }),
+    connectionCounts(services),
+  ]);
+  return {
+    connections: toRows(list.connections),
+    counts,
+    total: list.total,
+    now: Math.floor(Date.now() / 1000),
+  };
+}
+
 export const handler: Handlers = {
   async GET(ctx) {
-    const list = await listConnections(ctx.deps.services, { limit: 500 });
-    return json({
-      total: list.total,
-      connections: toRows(list.connections),
-      now: Math.floor(Date.now() / 1000),
-    });
+    return json(await snapshot(ctx.deps.services));
   },
 };
