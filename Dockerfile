@@ -37,10 +37,20 @@ COPY main.ts ./
 COPY lib/ lib/
 COPY relay/ relay/
 COPY workers/ workers/
+COPY services/ services/
+COPY routes/ routes/
+COPY components/ components/
+COPY islands/ islands/
+COPY client/ client/
+COPY static/ static/
 COPY scripts/ scripts/
 COPY migrations/ migrations/
-RUN deno cache --frozen main.ts workers/main.ts scripts/migrate.ts scripts/export.ts scripts/import.ts \
- && chown -R relay:relay /app/.deno
+# The admin islands bundle is built here, so a broken bundle fails the build; `deno task start`
+# rebuilds it at each start, hence static/ belongs to the runtime user.
+RUN deno task build \
+ && deno cache --frozen main.ts workers/main.ts scripts/migrate.ts scripts/export.ts \
+      scripts/import.ts scripts/admin.ts \
+ && chown -R relay:relay /app/.deno /app/static
 
 USER relay
 EXPOSE 3000

@@ -73,15 +73,17 @@ export function checkLine(line: string): { event: NostrEvent } | { reason: strin
 
 /** Splits a text stream into lines (without their "\n"). */
 export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
   let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
+  for await (const bytes of stream) {
+    buf += decoder.decode(bytes, { stream: true });
     let nl: number;
     while ((nl = buf.indexOf("\n")) >= 0) {
       yield buf.slice(0, nl).replace(/\r$/, "");
       buf = buf.slice(nl + 1);
     }
   }
+  buf += decoder.decode();
   if (buf) yield buf;
 }
 

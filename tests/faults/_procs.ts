@@ -76,13 +76,15 @@ export async function run(cmd: string, args: string[]): Promise<string> {
   return text;
 }
 
-/** The `deno run` flags and script of a deno.json task (without --env-file). */
+/**
+ * The `deno run` flags and script of a deno.json task (without --env-file). A task that runs
+ * steps first (`deno task build && deno run ...`) gives its `deno run` step.
+ */
 export async function taskCommand(task: string): Promise<{ flags: string[]; script: string }> {
   const json = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  const words = String(json.tasks[task]).trim().split(/\s+/);
-  if (words[0] !== "deno" || words[1] !== "run") {
-    throw new Error(`Cannot read task ${task}: not a "deno run" command`);
-  }
+  const steps = String(json.tasks[task]).split("&&").map((s) => s.trim().split(/\s+/));
+  const words = steps.find((w) => w[0] === "deno" && w[1] === "run");
+  if (!words) throw new Error(`Cannot read task ${task}: no "deno run" step`);
   const rest = words.slice(2);
   const script = rest.pop()!;
   return { flags: rest.filter((w) => !w.startsWith("--env-file")), script };
@@ -130,9 +132,10 @@ export class Proc implements AsyncDisposable {
   }
 
   async #read(stream: ReadableStream<Uint8Array>) {
+    const decoder = new TextDecoder();
     let buf = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
+    for await (const bytes of stream) {
+      buf += decoder.decode(bytes, { stream: true });
       let nl: number;
       while ((nl = buf.indexOf("\n")) >= 0) {
         this.#line(buf.slice(0, nl));

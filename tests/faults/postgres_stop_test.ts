@@ -90,7 +90,10 @@ Deno.test({
         () => sentAfter(restartedAt).some((e) => oks.first(e.id)?.ok),
         RECOVERY_MS,
         "an EVENT accepted after PostgreSQL came back",
-      );
+      ).catch((err) => {
+        const state = `publisher socket state ${pub.socket.readyState}, ${sent.length} sent`;
+        throw new Error(`${err.message}; ${state}${worker.tail(5)}${web.proc.tail(5)}`);
+      });
       const recoveredAt = Math.min(
         ...sentAfter(restartedAt).filter((e) => oks.first(e.id)?.ok).map((e) =>
           answeredAt.get(e.id)!
