@@ -98,7 +98,11 @@ suite.test("startWorker() registers the housekeeping schedulers with the configu
   try {
     const schedulers = await housekeeping.q.getJobSchedulers();
     const every = Object.fromEntries(schedulers.map((s) => [s.name, s.every]));
-    assert.deepEqual(every, { [JOBS.purgeExpired]: 120_000, [JOBS.sweepConnections]: 45_000 });
+    assert.deepEqual(every, {
+      [JOBS.purgeExpired]: 120_000,
+      [JOBS.sweepConnections]: 45_000,
+      [JOBS.sampleConnections]: 60_000,
+    });
   } finally {
     await housekeeping.close();
     await worker.close();
