@@ -16,10 +16,10 @@ const W = 640;
 const H = 200;
 const PAD = { top: 12, right: 12, bottom: 26, left: 44 };
 
-/** A round upper bound for the y axis and its tick step. */
+/** A round upper bound for the y axis and its tick step (a whole number: charts show counts). */
 export function niceScale(max: number): { top: number; step: number } {
   if (max <= 0) return { top: 4, step: 1 };
-  const raw = max / 4;
+  const raw = Math.max(1, max / 4);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   return { top: Math.ceil(max / step) * step, step };

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Route } from "./_router.tsx";
+import * as overview from "./admin/index.tsx";
 import * as login from "./admin/login.tsx";
 import * as logout from "./admin/logout.ts";
 import * as connections from "./admin/connections.tsx";
@@ -19,6 +20,7 @@ import * as user from "./admin/user.tsx";
 import * as events from "./admin/events.tsx";
 import * as event from "./admin/event.tsx";
 import * as moderation from "./admin/moderation.tsx";
+import * as jobs from "./admin/jobs.tsx";
 
 function route(pathname: string, module: Route["module"], extra: Partial<Route> = {}): Route {
   return { pattern: new URLPattern({ pathname }), module, ...extra };
@@ -26,6 +28,7 @@ function route(pathname: string, module: Route["module"], extra: Partial<Route> 
 
 /** Every admin route, in match order. */
 export const ROUTES: readonly Route[] = [
+  route("/admin{/}?", overview),
   route("/admin/login", login, { access: "public" }),
   route("/admin/logout", logout, { access: "user" }),
   route("/admin/connections", connections),
@@ -39,4 +42,5 @@ export const ROUTES: readonly Route[] = [
   route("/admin/events", events),
   route("/admin/events/:id", event),
   route("/admin/moderation", moderation),
+  route("/admin/jobs", jobs),
 ];

@@ -84,7 +84,7 @@ export const handler: Handlers<Data> = {
     try {
       const list = await browseEvents(ctx.deps.services, filterOf(query), {
         cursor: p.get("cursor"),
-        limit: 50,
+        limit: Number(p.get("limit")) || 50,
       });
       return page({ query, list });
     } catch (err) {

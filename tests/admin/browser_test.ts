@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { signer, TestClient } from "../_client.ts";
 import { startRelay } from "../_harness.ts";
+import { addTrustedAuthor } from "../../services/access.ts";
+import { withQueue } from "../../services/deps.ts";
 import { authEvent, challengeOf } from "../_auth.ts";
 import { ARTIFACTS, CHROMIUM, hasChromium, launchChromium } from "./_browser.ts";
 
@@ -169,14 +171,43 @@ Deno.test("admin UI in a browser: login, connections, maintenance, subscriptions
     });
 
     await t.step("every other page renders (screenshots)", async () => {
+      // Something to chart: events of a few kinds over two days, an hour of connection samples
+      // (as the workers' SampleConnections job writes them), and a failed job.
+      const author = signer();
+      await addTrustedAuthor(relay.admin!.deps.services, author.pubkey);
+      await using ws = await TestClient.connect(relay.url);
+      const auth = authEvent(author, await challengeOf(ws), { relay: RELAY_URL });
+      ws.send(["AUTH", auth]);
+      assert.equal((await ws.ok(auth.id))[2], true);
+      const now = Math.floor(Date.now() / 1000);
+      const kinds = [1, 1, 1, 7, 7, 0, 3, 30023, 1, 7];
+      for (let i = 0; i < 40; i++) {
+        const kind = kinds[i % kinds.length]!;
+        const e = author.sign({
+          kind,
+          content: kind === 7 ? "+" : `post ${i}`,
+          tags: kind === 30023 ? [["d", `a${i}`]] : [],
+          created_at: now - Math.floor(((i * 37) % 47) * 3600 + i * 11),
+        });
+        assert.equal((await ws.publish(e))[2], true);
+      }
+      const samples = Array.from(
+        { length: 60 },
+        (_, i) => `${now - (60 - i) * 60}:${Math.round(3 + 2 * Math.sin(i / 8) + i / 15)}`,
+      );
+      await relay.redis.lpush(relay.keys.statsConnections, ...samples);
+      await withQueue(relay.admin!.deps.services, "housekeeping", (q) => q.add("NoSuchJob", {}));
+
       const [stored] = await relay.sql<{ id: string }[]>`
         select encode(event_id, 'hex') as id from events limit 1`;
       const pages: [string, string][] = [
+        ["overview", "/admin"],
         ["trusted", "/admin/trusted"],
         ["users", "/admin/users"],
         ["user", "/admin/users/1"],
         ["event", `/admin/events/${stored!.id}`],
         ["moderation", "/admin/moderation"],
+        ["jobs", "/admin/jobs"],
       ];
       for (const [name, path] of pages) {
         const res = await page.goto(`${base}${path}`);
