@@ -16,6 +16,7 @@ import {
 } from "../lib/contract.ts";
 import { connectPostgres, type Sql } from "../lib/db.ts";
 import { errorText, type Logger } from "../lib/log.ts";
+import { initVerifier, verifierName } from "../lib/nostr/event.ts";
 import { connectRedis, type Redis } from "../lib/redis.ts";
 import { authorize } from "./authorize.ts";
 import { countRequest } from "./count_request.ts";
@@ -167,6 +168,8 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   let moderation: ModerationGate | undefined;
   try {
     await checkStores(sql, redis, deps, deps.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    // libsecp256k1 in WASM verifies faster than @noble/curves (falls back to it if not loaded)
+    await initVerifier();
     await scheduleHousekeeping(config, keys);
     moderation = await startModerationGate({ sql, redis, keys, log });
   } catch (err) {
@@ -209,6 +212,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     queues: Object.values(QUEUES),
     concurrency: config.workerConcurrency,
     prefix: keys.bullPrefix,
+    verifier: verifierName(),
   });
   let closing: Promise<void> | undefined;
   return {

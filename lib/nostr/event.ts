@@ -7,6 +7,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { schnorr } from "@noble/curves/secp256k1.js";
+import { initNostrWasm, type Nostr } from "nostr-wasm";
 
 /** A signed Nostr event (NIP-01). */
 export interface NostrEvent {
@@ -42,8 +43,49 @@ export function computeId(e: Omit<NostrEvent, "id" | "sig">): string {
   return bytesToHex(sha256(encoder.encode(idPayload(e))));
 }
 
-/** Verifies the BIP-340 signature of `e.id` by `e.pubkey`. Never throws. */
-export function verifySignature(e: Pick<NostrEvent, "id" | "pubkey" | "sig">): boolean {
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX128 = /^[0-9a-f]{128}$/;
+
+/** libsecp256k1 compiled to WASM (nostr-wasm), once `initVerifier()` has loaded it. */
+let wasm: Nostr | null = null;
+let loading: Promise<boolean> | undefined;
+
+/**
+ * Loads the WASM build of libsecp256k1 used by `verifySignature` (≈ 0.25 ms per signature here
+ * against ≈ 0.37 ms for @noble/curves, see docs/PERFORMANCE.md). The binary is embedded in the
+ * npm package (no file read, no network). Resolves to false, and verification keeps using
+ * @noble/curves, when it cannot be loaded. Idempotent.
+ */
+export function initVerifier(): Promise<boolean> {
+  return loading ??= initNostrWasm().then(
+    (instance) => {
+      wasm = instance;
+      return true;
+    },
+    () => false,
+  );
+}
+
+/** Which implementation `verifySignature` uses now. */
+export function verifierName(): "libsecp256k1-wasm" | "noble" {
+  return wasm ? "libsecp256k1-wasm" : "noble";
+}
+
+/**
+ * Verifies the BIP-340 signature of `e.id` by `e.pubkey`; with the WASM verifier loaded it also
+ * checks that `e.id` is the hash of the event (callers have checked it already). Never throws.
+ */
+export function verifySignature(e: NostrEvent): boolean {
+  // Malformed hex never reaches the WASM verifier: it would decode it into stale buffers.
+  if (!HEX64.test(e.id) || !HEX64.test(e.pubkey) || !HEX128.test(e.sig)) return false;
+  if (wasm) {
+    try {
+      wasm.verifyEvent(e);
+      return true;
+    } catch {
+      return false;
+    }
+  }
   try {
     return schnorr.verify(hexToBytes(e.sig), hexToBytes(e.id), hexToBytes(e.pubkey));
   } catch {

@@ -5,11 +5,13 @@ import {
   computeId,
   dTag,
   expiration,
+  initVerifier,
   isProtected,
   kindClass,
   type NostrEvent,
   powDifficulty,
   rawId,
+  verifierName,
   verifySignature,
 } from "./event.ts";
 
@@ -28,6 +30,21 @@ Deno.test("verifySignature() accepts a valid signature and rejects a changed one
   const flipped = signed.sig.slice(0, -1) + (signed.sig.endsWith("0") ? "1" : "0");
   assert.equal(verifySignature({ ...signed, sig: flipped }), false);
   assert.equal(verifySignature({ ...signed, sig: "zz" }), false);
+});
+
+Deno.test("verifySignature() agrees once the WASM verifier is loaded (no file read needed)", async () => {
+  assert.equal(await initVerifier(), true);
+  assert.equal(verifierName(), "libsecp256k1-wasm");
+  assert.equal(verifySignature(signed), true);
+  const flipped = signed.sig.slice(0, -1) + (signed.sig.endsWith("0") ? "1" : "0");
+  assert.equal(verifySignature({ ...signed, sig: flipped }), false);
+  assert.equal(verifySignature({ ...signed, sig: "zz" }), false);
+  assert.equal(verifySignature({ ...signed, sig: signed.sig.toUpperCase() }), false);
+  assert.equal(verifySignature({ ...signed, pubkey: "00".repeat(32) }), false);
+  // a valid signature over another id: the WASM path also re-hashes the event
+  assert.equal(verifySignature({ ...signed, content: "changed" }), false);
+  // the valid event again after failures (no state left behind)
+  assert.equal(verifySignature(signed), true);
 });
 
 Deno.test("canonicalJson() puts the id first so rawId() reads it", () => {
