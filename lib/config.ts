@@ -344,6 +344,19 @@ export const SETTINGS = {
     default: "16",
     desc: "Jobs a worker process runs at once per queue",
   }),
+  workerEventConcurrency: setting({
+    env: ["WORKER_EVENT_CONCURRENCY"],
+    schema: int(1, 1000),
+    default: "64",
+    desc:
+      "NewEvent jobs a worker process runs at once (they commit together, see STORE_BATCH_SIZE)",
+  }),
+  storeBatchSize: setting({
+    env: ["STORE_BATCH_SIZE"],
+    schema: int(1, 1000),
+    default: "100",
+    desc: "Most events a worker stores in one transaction (1: one transaction per event)",
+  }),
   expirationSweepSeconds: setting({
     env: ["EXPIRATION_SWEEP_SECONDS"],
     schema: int(1),

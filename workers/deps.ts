@@ -10,6 +10,7 @@ import type { Sql } from "../lib/db.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Redis } from "../lib/redis.ts";
 import type { ModerationGate } from "./moderation.ts";
+import type { StoreBatcher } from "./store_batch.ts";
 
 /** Dependencies of a job processor. */
 export interface ProcessorDeps {
@@ -27,6 +28,8 @@ export interface ProcessorDeps {
   storeTimeoutMs?: number;
   /** Cached moderation check of EVENTs (workers/moderation.ts); none = no moderation check. */
   moderation?: ModerationGate;
+  /** Group commit of NewEvent jobs; without one each event is stored in its own transaction. */
+  storeBatcher?: StoreBatcher;
 }
 
 /** The part of a BullMQ job a processor reads, so tests can pass `{ data }`. */

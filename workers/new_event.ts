@@ -73,12 +73,11 @@ export async function newEvent(job: JobLike<NewEventJob>, deps: ProcessorDeps): 
     return "";
   }
   const timeoutMs = deps.storeTimeoutMs ?? Math.max(config.queryTimeoutMs, MIN_STORE_TIMEOUT_MS);
-  const store = storeEvent(deps.sql, e, {
-    raw,
-    now,
-    searchLanguage: config.searchLanguage,
-    searchKinds: config.searchKinds,
-  });
+  const opts = { raw, now, searchLanguage: config.searchLanguage, searchKinds: config.searchKinds };
+  // With a batcher (the worker process), the event commits together with its neighbours.
+  const store = deps.storeBatcher
+    ? deps.storeBatcher.store(e, opts)
+    : storeEvent(deps.sql, e, opts);
   let outcome: StoreOutcome;
   try {
     outcome = await withDeadline(store, timeoutMs, "store event");

@@ -26,6 +26,7 @@ import { type ModerationGate, startModerationGate } from "./moderation.ts";
 import { newEvent } from "./new_event.ts";
 import { newSubscription } from "./new_subscription.ts";
 import { recomputeLevels } from "./recompute_levels.ts";
+import { createStoreBatcher } from "./store_batch.ts";
 
 /** A running worker process. */
 export interface WorkerHandle {
@@ -176,10 +177,32 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     await closeStores(false);
     throw err;
   }
-  const processorDeps: ProcessorDeps = { sql, redis, keys, config, log, moderation };
+  // Group commit: concurrent NewEvent jobs share transactions, at most half the pool at once.
+  const storeBatcher = config.storeBatchSize > 1
+    ? createStoreBatcher(sql, {
+      maxBatch: config.storeBatchSize,
+      maxInFlight: Math.max(1, Math.floor(config.databasePool / 2)),
+      onFallback(err, events) {
+        log.warn("Cannot store a batch of events together, storing them one by one", {
+          events,
+          error: errorText(err),
+        });
+      },
+    })
+    : undefined;
+  const processorDeps: ProcessorDeps = {
+    sql,
+    redis,
+    keys,
+    config,
+    log,
+    storeBatcher,
+    moderation,
+  };
   function startQueue<T>(
     queue: string,
     processor: (job: JobLike<T>, deps: ProcessorDeps) => Promise<unknown>,
+    concurrency = config.workerConcurrency,
   ): Worker<T> {
     const connection = connectRedis(config.redisUrl, { name: `worker-${queue}`, forBullmq: true });
     logRedisErrors(connection, log, queue, config.redisUrl);
@@ -189,7 +212,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     }, {
       connection,
       prefix: keys.bullPrefix,
-      concurrency: config.workerConcurrency,
+      concurrency,
       removeOnComplete: { count: 0 },
       removeOnFail: { count: 1000 },
     });
@@ -202,7 +225,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     return worker;
   }
   const workers = [
-    startQueue(QUEUES.event, newEvent),
+    startQueue(QUEUES.event, newEvent, config.workerEventConcurrency),
     startQueue(QUEUES.req, newSubscription),
     startQueue(QUEUES.count, countRequest),
     startQueue(QUEUES.auth, authJob),
@@ -211,6 +234,8 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   log.info("worker started", {
     queues: Object.values(QUEUES),
     concurrency: config.workerConcurrency,
+    eventConcurrency: config.workerEventConcurrency,
+    storeBatchSize: config.storeBatchSize,
     prefix: keys.bullPrefix,
     verifier: verifierName(),
   });
@@ -219,6 +244,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     close() {
       return closing ??= (async function closeWorker() {
         await Promise.all(workers.map((w) => w.close()));
+        if (storeBatcher) log.info("event store batches", { ...storeBatcher.stats });
         await moderation?.close();
         await closeStores(true);
         log.info("worker stopped");
