@@ -408,6 +408,26 @@ export const SETTINGS = {
     default: "30",
     desc: "How often the Redis state of connections of dead web processes is removed",
   }),
+  nodeSilenceSeconds: setting({
+    env: ["NODE_SILENCE_SECONDS"],
+    schema: int(6),
+    default: "30",
+    desc:
+      "A web process whose heartbeat (every 5 s) is older than this is dead and its connections are swept (at least 3 sweep intervals)",
+  }),
+  workerLockDurationMs: setting({
+    env: ["WORKER_LOCK_DURATION_MS"],
+    schema: int(1000),
+    default: "30000",
+    desc:
+      "BullMQ job lock and stalled-check interval (ms): how soon jobs of a crashed worker run again",
+  }),
+  metricsPort: setting({
+    env: ["METRICS_PORT"],
+    schema: int(0, 65535),
+    default: "9464",
+    desc: "Port of the worker's /metrics and /healthz (0 = off)",
+  }),
 };
 
 type Settings = typeof SETTINGS;

@@ -13,8 +13,6 @@ import { type JobLike, type ProcessorDeps, unixNow } from "./deps.ts";
 export const PURGE_BATCH = 1000;
 /** Connections cleaned per Redis pipeline by SweepConnections. */
 export const SWEEP_BATCH = 500;
-/** A node is dead when its heartbeat is older than this, or 3 sweep intervals if longer. */
-export const MIN_NODE_SILENCE_MS = 30_000;
 
 /** Deletes every event whose expiration has passed; returns how many. */
 export async function purgeExpired(
@@ -51,7 +49,8 @@ export async function sweepConnections(
   nowMs = Date.now(),
 ): Promise<SweepResult> {
   const { redis, keys, config } = deps;
-  const silence = Math.max(MIN_NODE_SILENCE_MS, 3 * config.connectionSweepSeconds * 1000);
+  // dead: heartbeat older than NODE_SILENCE_SECONDS, or 3 sweep intervals if longer
+  const silence = Math.max(config.nodeSilenceSeconds, 3 * config.connectionSweepSeconds) * 1000;
   const [heartbeats, cids] = await Promise.all([
     redis.hgetall(keys.nodes),
     redis.smembers(keys.connections),

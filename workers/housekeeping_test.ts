@@ -129,4 +129,19 @@ suite.test("SampleConnections prepends <time>:<count> and keeps 7 days of sample
   await redis.del(keys.connections, keys.statsConnections);
 });
 
+suite.test("sweepConnections() declares a node dead after NODE_SILENCE_SECONDS", async (fx) => {
+  const { redis, keys } = fx;
+  const now = Date.now();
+  const [quiet, older] = [randomHex(8), randomHex(8)];
+  await redis.del(keys.nodes, keys.connections);
+  await redis.hset(keys.nodes, quiet, String(now - 8_000), older, String(now - 11_000));
+  await redis.sadd(keys.connections, newCid(quiet), newCid(older));
+  const config = { ...fx.deps.config, nodeSilenceSeconds: 10, connectionSweepSeconds: 1 };
+  assert.deepEqual(await sweepConnections({ ...fx.deps, config }, now), {
+    connections: 1,
+    nodes: 1,
+  });
+  assert.deepEqual(Object.keys(await redis.hgetall(keys.nodes)), [quiet]);
+});
+
 suite.end();

@@ -213,6 +213,9 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       connection,
       prefix: keys.bullPrefix,
       concurrency,
+      // a crashed worker's jobs are stalled (and run again) within about twice this
+      lockDuration: config.workerLockDurationMs,
+      stalledInterval: config.workerLockDurationMs,
       removeOnComplete: { count: 0 },
       removeOnFail: { count: 1000 },
     });

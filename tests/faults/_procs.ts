@@ -228,6 +228,8 @@ async function spawnTask(name: string, task: string, env: RelayEnv): Promise<Pro
     LOG_LEVEL: "info",
     DATABASE_POOL: "4",
     RATE_LIMITING_MAX_REQUESTS: "0",
+    // several workers run at once: no fixed metrics port unless a test asks for one
+    METRICS_PORT: "0",
     ...env,
   });
 }
