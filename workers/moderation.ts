@@ -85,7 +85,7 @@ export interface ModerationGate {
 }
 
 /** How often the gate compares `moderationVersion` with the version it loaded. */
-export const REVALIDATE_MS = 30_000;
+export const REVALIDATE_MS = 1000;
 /** After a failed load, the previous state is used for this long before trying again. */
 export const RETRY_MS = 1000;
 

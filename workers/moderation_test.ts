@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createLogger } from "../lib/log.ts";
+import type { NostrEvent } from "../lib/nostr/event.ts";
 import {
   allowKind,
   allowPubkey,
@@ -50,34 +51,45 @@ Deno.test("moderationVerdict() refuses banned events, banned pubkeys, pubkeys of
   assert.equal(moderationVerdict(E, { ...EMPTY, allowedKinds: new Set([1, 7]) }), null);
 });
 
-suite.test("the gate sees every service change on the next event, through NewEvent", async (fx) => {
+suite.test("the gate applies every service change to NewEvent", async (fx) => {
   const gate = await startModerationGate({ ...fx.deps, log: createLogger("t", "error") });
   const queues = openQueues(fx.redis, fx.keys);
   const services = { ...fx.deps, queues };
+  /** Waits until the gate's verdict on `e` is `expected` (the announcement is asynchronous). */
+  async function settled(e: NostrEvent, expected: string | null) {
+    for (let i = 0; i < 400 && (await gate.check(e)) !== expected; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return e;
+  }
   try {
     const deps = { deps: { moderation: gate } };
     const alice = newSigner();
     assert.deepEqual(await fx.publish(alice.sign(), deps), [true, ""]);
     await banPubkey(services, alice.pubkey);
-    assert.deepEqual(await fx.publish(alice.sign(), deps), [
-      false,
-      "blocked: this pubkey is banned",
-    ]);
+    const banned = await settled(alice.sign(), "blocked: this pubkey is banned");
+    assert.deepEqual(await fx.publish(banned, deps), [false, "blocked: this pubkey is banned"]);
     await unbanPubkey(services, alice.pubkey);
-    assert.deepEqual(await fx.publish(alice.sign(), deps), [true, ""]);
+    assert.deepEqual(await fx.publish(await settled(alice.sign(), null), deps), [true, ""]);
 
     const e = alice.sign({ content: "will be banned" });
     await banEvent(services, e.id);
+    await settled(e, "blocked: this event is banned");
     assert.deepEqual(await fx.publish(e, deps), [false, "blocked: this event is banned"]);
     assert.ok(!(await storedIds(fx.sql)).includes(e.id));
 
     await disallowKind(services, 7);
-    assert.deepEqual(await fx.publish(alice.sign({ kind: 7 }), deps), [
+    const reaction = await settled(alice.sign({ kind: 7 }), MODERATION_REASONS.kind(7));
+    assert.deepEqual(await fx.publish(reaction, deps), [
       false,
       "blocked: kind 7 is not allowed on this relay",
     ]);
     await allowKind(services, 1);
-    assert.deepEqual(await fx.publish(alice.sign({ kind: 30023, tags: [["d", "x"]] }), deps), [
+    const article = await settled(
+      alice.sign({ kind: 30023, tags: [["d", "x"]] }),
+      MODERATION_REASONS.kind(30023),
+    );
+    assert.deepEqual(await fx.publish(article, deps), [
       false,
       "blocked: kind 30023 is not allowed on this relay",
     ]);
@@ -87,13 +99,14 @@ suite.test("the gate sees every service change on the next event, through NewEve
 
     const bob = newSigner();
     await allowPubkey(services, bob.pubkey);
-    assert.deepEqual(await fx.publish(alice.sign(), deps), [
+    const outsider = await settled(alice.sign(), MODERATION_REASONS.notAllowedPubkey);
+    assert.deepEqual(await fx.publish(outsider, deps), [
       false,
       MODERATION_REASONS.notAllowedPubkey,
     ]);
     assert.deepEqual(await fx.publish(bob.sign(), deps), [true, ""]);
     await unallowPubkey(services, bob.pubkey);
-    assert.deepEqual(await fx.publish(alice.sign(), deps), [true, ""]);
+    assert.deepEqual(await fx.publish(await settled(alice.sign(), null), deps), [true, ""]);
   } finally {
     await gate.close();
     await queues.close();
