@@ -1,10 +1,10 @@
 /**
  * BullMQ queues of lib/contract.ts for the admin: counts per queue, recent failures with their
- * error, retry one or all, discard one.
+ * error, retry or discard one failed job or all of a queue.
  *
  * @module
  */
-import type { Job, Queue } from "bullmq";
+import type { Job } from "bullmq";
 import { QUEUES } from "../lib/contract.ts";
 import { type QueueKey, type ServiceDeps, ServiceError, withQueue } from "./deps.ts";
 
@@ -16,34 +16,36 @@ export interface QueueCounts {
   name: string;
   waiting: number;
   active: number;
-  failed: number;
   delayed: number;
+  failed: number;
   completed: number;
+  /** Waiting jobs with a priority (BullMQ keeps them apart from `waiting`). */
   prioritized: number;
 }
 
-/** A failed job. */
+/** A failed job as the admin sees it. */
 export interface FailedJob {
-  key: QueueKey;
+  queue: QueueKey;
   id: string;
   name: string;
-  /** The error the job failed with. */
-  failedReason: string;
-  attemptsMade: number;
-  /** When it was created and when it failed, ms since the epoch (null when unknown). */
+  /** The error it failed with (BullMQ `failedReason`). */
+  error: string;
+  /** Attempts made. */
+  attempts: number;
+  /** When it was created and when it failed last, ms since the epoch (null when unknown). */
   createdAt: number | null;
   failedAt: number | null;
-  /** Its data as JSON, cut to 500 characters. */
+  /** Its data as JSON, cut to 300 characters. */
   data: string;
 }
 
 const QUEUE_KEYS = Object.keys(QUEUES) as QueueKey[];
 
-function queueKey(key: unknown, what: string): QueueKey {
+function queueKey(key: unknown): QueueKey {
   if (typeof key !== "string" || !QUEUE_KEYS.includes(key as QueueKey)) {
     throw new ServiceError(
       "invalid",
-      `Cannot ${what}: ${JSON.stringify(key)} is not a queue (${QUEUE_KEYS.join(", ")})`,
+      `Cannot use queue: ${JSON.stringify(key)} is not a queue (${QUEUE_KEYS.join(", ")})`,
     );
   }
   return key as QueueKey;
@@ -67,8 +69,8 @@ export async function queueCounts(deps: ServiceDeps): Promise<QueueCounts[]> {
           name: QUEUES[key],
           waiting: c.waiting ?? 0,
           active: c.active ?? 0,
-          failed: c.failed ?? 0,
           delayed: c.delayed ?? 0,
+          failed: c.failed ?? 0,
           completed: c.completed ?? 0,
           prioritized: c.prioritized ?? 0,
         };
@@ -80,36 +82,34 @@ export async function queueCounts(deps: ServiceDeps): Promise<QueueCounts[]> {
 function failedOf(key: QueueKey, job: Job): FailedJob {
   let data: string;
   try {
-    data = JSON.stringify(job.data) ?? "";
+    data = JSON.stringify(job.data ?? null);
   } catch {
     data = "(unreadable)";
   }
   return {
-    key,
+    queue: key,
     id: String(job.id),
     name: job.name,
-    failedReason: job.failedReason ?? "",
-    attemptsMade: job.attemptsMade,
+    error: job.failedReason ?? "",
+    attempts: job.attemptsMade,
     createdAt: job.timestamp ?? null,
-    failedAt: job.finishedOn ?? null,
-    data: data.length > 500 ? `${data.slice(0, 500)}…` : data,
+    failedAt: job.finishedOn ?? job.processedOn ?? job.timestamp ?? null,
+    data: data.length > 300 ? `${data.slice(0, 300)}…` : data,
   };
 }
 
-/**
- * The most recent failures (default 50, at most 500), newest first, of one queue or of all.
- */
+/** The most recent failures (default 50, at most 500) of one queue or of all, newest first. */
 export async function recentFailures(
   deps: ServiceDeps,
-  options: { queue?: QueueKey; limit?: number } = {},
+  options: { queue?: string; limit?: number } = {},
 ): Promise<FailedJob[]> {
   const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 500);
-  const keys = options.queue ? [queueKey(options.queue, "list failures")] : QUEUE_KEYS;
+  const keys = options.queue ? [queueKey(options.queue)] : QUEUE_KEYS;
   const lists = await Promise.all(
     keys.map((key) =>
       withQueue(deps, key, async function failedJobs(queue) {
         const jobs = (await queue.getFailed(0, limit - 1)) as Job[];
-        return jobs.filter(Boolean).map((j) => failedOf(key, j));
+        return jobs.filter((j) => j?.id).map((j) => failedOf(key, j));
       })
     ),
   );
@@ -118,32 +118,40 @@ export async function recentFailures(
     .slice(0, limit);
 }
 
-async function failedJob(queue: Queue, id: string, what: string): Promise<Job> {
+/** Runs `fn` on failed job `id` of queue `key`. @throws {ServiceError} not_found, conflict */
+async function onFailedJob(
+  deps: ServiceDeps,
+  key: QueueKey,
+  id: unknown,
+  what: string,
+  fn: (job: Job) => Promise<void>,
+): Promise<void> {
   if (typeof id !== "string" || !id) throw new ServiceError("invalid", `Cannot ${what}: no id`);
-  const job = await queue.getJob(id);
-  if (!job) throw new ServiceError("not_found", `Cannot ${what}: no job ${id} in ${queue.name}`);
-  return job;
-}
-
-/**
- * Moves failed job `id` of `queue` back to waiting.
- * @throws {ServiceError} not_found; conflict when the job is not failed
- */
-export async function retryJob(deps: ServiceDeps, queue: QueueKey, id: string): Promise<void> {
-  const key = queueKey(queue, "retry job");
-  await withQueue(deps, key, async function retryOne(q) {
-    const job = await failedJob(q, id, "retry job");
-    const state = await job.getState();
-    if (state !== "failed") {
-      throw new ServiceError("conflict", `Cannot retry job ${id}: it is ${state}, not failed`);
+  await withQueue(deps, key, async function failedJob(queue) {
+    const job = await queue.getJob(id);
+    if (!job) throw new ServiceError("not_found", `Cannot ${what}: no job ${id} in ${QUEUES[key]}`);
+    if (!(await job.isFailed())) {
+      throw new ServiceError("conflict", `Cannot ${what}: job ${id} has not failed`);
     }
-    await job.retry("failed");
+    await fn(job);
   });
 }
 
+/** Moves failed job `id` of `queue` back to waiting. @throws {ServiceError} */
+export async function retryJob(deps: ServiceDeps, queue: string, id: string): Promise<void> {
+  const key = queueKey(queue);
+  await onFailedJob(deps, key, id, "retry job", (job) => job.retry("failed"));
+}
+
+/** Removes failed job `id` of `queue` for good. @throws {ServiceError} */
+export async function discardJob(deps: ServiceDeps, queue: string, id: string): Promise<void> {
+  const key = queueKey(queue);
+  await onFailedJob(deps, key, id, "discard job", (job) => job.remove());
+}
+
 /** Moves every failed job of `queue` (or of every queue) back to waiting; returns how many. */
-export async function retryAllFailed(deps: ServiceDeps, queue?: QueueKey): Promise<number> {
-  const keys = queue ? [queueKey(queue, "retry jobs")] : QUEUE_KEYS;
+export async function retryAllFailed(deps: ServiceDeps, queue?: string): Promise<number> {
+  const keys = queue ? [queueKey(queue)] : QUEUE_KEYS;
   let total = 0;
   for (const key of keys) {
     total += await withQueue(deps, key, async function retryAll(q) {
@@ -155,11 +163,14 @@ export async function retryAllFailed(deps: ServiceDeps, queue?: QueueKey): Promi
   return total;
 }
 
-/** Removes job `id` of `queue` (a failed job is discarded for good). @throws {ServiceError} */
-export async function discardJob(deps: ServiceDeps, queue: QueueKey, id: string): Promise<void> {
-  const key = queueKey(queue, "discard job");
-  await withQueue(deps, key, async function discardOne(q) {
-    const job = await failedJob(q, id, "discard job");
-    await job.remove();
-  });
+/** Removes every failed job of `queue` (or of every queue); returns how many. */
+export async function discardAllFailed(deps: ServiceDeps, queue?: string): Promise<number> {
+  const keys = queue ? [queueKey(queue)] : QUEUE_KEYS;
+  let total = 0;
+  for (const key of keys) {
+    total += await withQueue(deps, key, async function discardAll(q) {
+      return (await q.clean(0, 100_000, "failed")).length;
+    });
+  }
+  return total;
 }

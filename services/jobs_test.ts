@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { Worker } from "bullmq";
 import { QUEUES } from "../lib/contract.ts";
 import { connectRedis } from "../lib/redis.ts";
-import { discardJob, queueCounts, recentFailures, retryAllFailed, retryJob } from "./jobs.ts";
+import {
+  discardAllFailed,
+  discardJob,
+  queueCounts,
+  recentFailures,
+  retryAllFailed,
+  retryJob,
+} from "./jobs.ts";
 import type { OwnedServiceDeps } from "./deps.ts";
 import { serviceSuite } from "./_testing.ts";
 
@@ -41,8 +48,9 @@ suite.test("queueCounts() covers every queue; failures show with their reason", 
   assert.equal(byKey.housekeeping!.name, "nostr-housekeeping");
   const failures = await recentFailures(deps);
   assert.deepEqual(failures.map((f) => f.id).sort(), [...ids].sort());
-  assert.equal(failures[0]!.failedReason, "Cannot run: broken on purpose");
-  assert.equal(failures[0]!.key, "housekeeping");
+  assert.equal(failures[0]!.error, "Cannot run: broken on purpose");
+  assert.equal(failures[0]!.queue, "housekeeping");
+  assert.equal(failures[0]!.attempts, 1);
   assert.equal(failures[0]!.name, "Broken");
   assert.match(failures[0]!.data, /^\{"i":\d\}$/);
   assert.ok(failures[0]!.failedAt! >= failures[1]!.failedAt!);
@@ -59,15 +67,19 @@ suite.test("retryJob() moves a failed job back to waiting; discardJob() removes 
   await discardJob(deps, "housekeeping", b!);
   assert.equal(await deps.queues.housekeeping.getJob(b!), undefined);
   await assert.rejects(() => discardJob(deps, "housekeeping", b!), { code: "not_found" });
-  await assert.rejects(() => retryJob(deps, "nope" as "event", "1"), { code: "invalid" });
+  await assert.rejects(() => retryJob(deps, "nope", "1"), { code: "invalid" });
 });
 
-suite.test("retryAllFailed() retries every failed job", async ({ deps }) => {
+suite.test("retryAllFailed() retries every failed job; discardAllFailed() removes them", async ({ deps }) => {
   await deps.queues.housekeeping.obliterate({ force: true });
   await failJobs(deps, 3);
   assert.equal(await retryAllFailed(deps, "housekeeping"), 3);
   const counts = await deps.queues.housekeeping.getJobCounts("failed", "waiting");
   assert.deepEqual(counts, { failed: 0, waiting: 3 });
+  await deps.queues.housekeeping.obliterate({ force: true });
+  await failJobs(deps, 2);
+  assert.equal(await discardAllFailed(deps), 2);
+  assert.equal(await deps.queues.housekeeping.getFailedCount(), 0);
   await deps.queues.housekeeping.obliterate({ force: true });
 });
 

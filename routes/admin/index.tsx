@@ -13,7 +13,7 @@ import {
   type RelayHealth,
   relayHealth,
   type StatPoint,
-} from "../../services/admin_stats.ts";
+} from "../../services/stats.ts";
 import { getHotSettings, type HotSettings } from "../../services/settings.ts";
 import { Bars, ColumnChart, compact, LineChart } from "../../components/charts.tsx";
 import { PageHead } from "../../components/ui.tsx";

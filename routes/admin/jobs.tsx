@@ -13,7 +13,7 @@ import {
   recentFailures,
   retryAllFailed,
   retryJob,
-} from "../../services/admin_jobs.ts";
+} from "../../services/jobs.ts";
 import { ServiceError } from "../../services/deps.ts";
 import { PageHead, PostForm, Time } from "../../components/ui.tsx";
 import { act, type Handlers, page, type PageProps } from "../_define.ts";

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { QUEUES } from "../../lib/contract.ts";
 import type { NostrEvent } from "../../lib/nostr/event.ts";
-import { queueCounts, recentFailures } from "../../services/admin_jobs.ts";
-import { eventsPerHour, eventsPerKind } from "../../services/admin_stats.ts";
+import { queueCounts, recentFailures } from "../../services/jobs.ts";
+import { eventsPerHour, eventsPerKind } from "../../services/stats.ts";
 import { withQueue } from "../../services/deps.ts";
 import { signer, TestClient } from "../_client.ts";
 import { startRelay } from "../_harness.ts";
