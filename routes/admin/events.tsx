@@ -220,7 +220,7 @@ export default function EventsPage({ data, csrf, url }: PageProps<Data>) {
                 <input type="text" name="reason" placeholder="optional" />
               </label>
             </div>
-            <div class="row">
+            <div class="row center">
               <label class="check">
                 <input type="checkbox" name="delete" /> Also delete its stored events
               </label>

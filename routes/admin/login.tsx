@@ -17,6 +17,7 @@ import {
 } from "../_auth.ts";
 
 interface Data {
+  relay: string;
   token: string;
   next: string;
   email: string;
@@ -27,12 +28,13 @@ export const title = "Log in";
 
 function form(
   ctx: Parameters<NonNullable<Handlers["GET"]>>[0],
-  data: Omit<Data, "token">,
+  data: Omit<Data, "token" | "relay">,
   status = 200,
 ) {
   const secure = isSecure(ctx.req, ctx.deps.config);
   const token = readCookies(ctx.req)[LOGIN_CSRF_COOKIE] || randomToken();
-  return page<Data>({ ...data, token }, {
+  const relay = ctx.deps.config.relayName || "Nostr relay";
+  return page<Data>({ ...data, token, relay }, {
     status,
     headers: {
       "set-cookie": cookie(LOGIN_CSRF_COOKIE, token, {
@@ -101,8 +103,11 @@ export const handler: Handlers<Data> = {
 export default function LoginPage({ data }: PageProps<Data>) {
   return (
     <section class="card narrow login">
+      <p class="login-brand">
+        <span class="logo" aria-hidden="true">⚡</span> {data.relay}
+      </p>
       <h1>Log in</h1>
-      <p class="muted">Relay administration</p>
+      <p class="muted">Administration of this relay. Admins only.</p>
       {data.error && <p class="flash error" role="alert">{data.error}</p>}
       <form method="post" action="/admin/login" class="stack">
         <input type="hidden" name="_csrf" value={data.token} />

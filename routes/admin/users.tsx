@@ -65,7 +65,7 @@ export default function UsersPage({ data, csrf, url }: PageProps<Data>) {
                 />
               </label>
             </div>
-            <div class="row">
+            <div class="row center">
               <label class="check">
                 <input type="checkbox" name="admin" /> Admin
               </label>
