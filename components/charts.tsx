@@ -21,7 +21,8 @@ export function niceScale(max: number): { top: number; step: number } {
   if (max <= 0) return { top: 4, step: 1 };
   const raw = Math.max(1, max / 4);
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).filter(Number.isInteger)
+    .find((s) => s >= raw) ?? 10 * mag;
   return { top: Math.ceil(max / step) * step, step };
 }
 

@@ -6,6 +6,7 @@ import { Bars, ColumnChart, compact, LineChart, niceScale } from "../../componen
 Deno.test("niceScale() gives whole-number steps and a round top", () => {
   assert.deepEqual(niceScale(0), { top: 4, step: 1 });
   assert.deepEqual(niceScale(2), { top: 2, step: 1 });
+  assert.deepEqual(niceScale(9), { top: 10, step: 5 });
   assert.deepEqual(niceScale(17), { top: 20, step: 5 });
   assert.deepEqual(niceScale(930), { top: 1000, step: 250 });
 });
