@@ -9,13 +9,29 @@ import postgres from "postgres";
 /** A postgres.js client. */
 export type Sql = postgres.Sql;
 
-/** Opens a connection pool. `max` connections; notices are not logged. */
+/** Longest wait for a new connection to be established (s): a down database fails fast. */
+export const CONNECT_TIMEOUT_S = 3;
+/** Longest pause between reconnection attempts (s); postgres.js's default grows to 20 s. */
+export const MAX_BACKOFF_S = 1;
+
+/** Seconds to wait before reconnection attempt `retries` (1, 2, ...): 0.1, 0.2, 0.4 ... 1 s. */
+export function reconnectBackoff(retries: number): number {
+  return Math.min(MAX_BACKOFF_S, 0.05 * 2 ** retries);
+}
+
+/**
+ * Opens a connection pool. `max` connections; notices are not logged. A connection attempt to a
+ * down database fails within CONNECT_TIMEOUT_S (at once when refused) and reconnection attempts
+ * are at most MAX_BACKOFF_S apart, so the pool is usable within a second of a recovery.
+ */
 export function connectPostgres(
   url: string,
   options: { max?: number; appName?: string } = {},
 ): Sql {
   return postgres(url, {
     max: options.max ?? 10,
+    connect_timeout: CONNECT_TIMEOUT_S,
+    backoff: reconnectBackoff,
     onnotice: () => {},
     connection: { application_name: options.appName ?? "nostr-relay" },
     // bigint columns come back as JS numbers: created_at and row ids fit in 2^53.
