@@ -26,6 +26,8 @@ export function errorText(err: unknown): string {
   return String(err);
 }
 
+const encoder = new TextEncoder();
+
 /** Creates a logger that writes lines at or above `level`. */
 export function createLogger(
   proc: string,
@@ -33,7 +35,6 @@ export function createLogger(
   base: Fields = {},
 ): Logger {
   const min = LEVELS.indexOf(level);
-  const encoder = new TextEncoder();
   function write(lvl: Level, msg: string, fields?: Fields) {
     if (LEVELS.indexOf(lvl) < min) return;
     const line = JSON.stringify({

@@ -71,6 +71,7 @@ const CANNOT_CHECK: CloseVerdict = {
   code: 1011,
   reason: "error: could not check the fast auth event, try again",
 };
+const NONE: readonly string[] = Object.freeze([]);
 const CANNOT_QUEUE = "error: could not queue the authentication, try again";
 
 function clampLevel(level: unknown): number {
@@ -84,15 +85,21 @@ export class ConnectionAuth implements PolicyConnection {
   /** The NIP-42 challenge of this connection: random, unrelated to the cid. */
   readonly challenge: string = randomHex(32);
   /** Authenticated pubkeys, in the order they authenticated. */
-  readonly authed: string[] = [];
-  #levels = new Map<string, number>();
+  // Allocated on first use: most connections never authenticate (memory per idle connection).
+  #authed: string[] | undefined;
+  #levels: Map<string, number> | undefined;
   #level = 0;
-  #pending = new Map<string, Pending>();
+  #pending: Map<string, Pending> | undefined;
   /** Kind-22242 event ids whose `events22242:<id>` key this connection set. */
-  #owned: string[] = [];
-  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #owned: string[] | undefined;
+  #timers: Set<ReturnType<typeof setTimeout>> | undefined;
 
   constructor(readonly owner: AuthOwner, readonly deps: AuthDeps) {}
+
+  /** Authenticated pubkeys, in the order they authenticated. */
+  get authed(): readonly string[] {
+    return this.#authed ?? NONE;
+  }
 
   /** The connection's level: the highest level of its pubkeys, 0 when anonymous. */
   get level(): number {
@@ -119,7 +126,7 @@ export class ConnectionAuth implements PolicyConnection {
       this.owner.send(okFrame(event.id, false, change.reason));
       return;
     }
-    if (this.#pending.has(event.id)) return; // the same AUTH twice: one answer
+    if (this.#pending?.has(event.id)) return; // the same AUTH twice: one answer
     this.#authorize(event, { pubkey: event.pubkey, fast: false });
   }
 
@@ -164,16 +171,17 @@ export class ConnectionAuth implements PolicyConnection {
       owner.close(replay.code, replay.reason);
       return LEVELS.anonymous;
     }
-    this.#owned.push(event.id);
+    (this.#owned ??= []).push(event.id);
+    const timers = this.#timers ??= new Set();
     return await new Promise<number>((resolve) => {
       const timer = setTimeout(() => {
-        this.#timers.delete(timer);
+        timers.delete(timer);
         resolve(LEVELS.anonymous);
       }, deps.config.authorizationTimeoutSeconds * 1000);
-      this.#timers.add(timer);
+      timers.add(timer);
       const settle = (level: number) => {
         clearTimeout(timer);
-        this.#timers.delete(timer);
+        timers.delete(timer);
         resolve(level);
       };
       this.#authorize(event, { pubkey: event.pubkey, fast: true, settle });
@@ -182,11 +190,11 @@ export class ConnectionAuth implements PolicyConnection {
 
   #authorize(event: NostrEvent, pending: Pending): void {
     const { owner } = this;
-    this.#pending.set(event.id, pending);
+    (this.#pending ??= new Map()).set(event.id, pending);
     const job: AuthorizeJob = { cid: owner.cid, event: canonicalJson(event) };
     this.deps.jobs.auth.push(job).catch((err: unknown) => {
       owner.log.warn("Cannot queue authorization", { id: event.id, error: errorText(err) });
-      if (!this.#pending.delete(event.id)) return;
+      if (!this.#pending?.delete(event.id)) return;
       if (pending.fast) owner.close(1011, CANNOT_QUEUE);
       else owner.send(okFrame(event.id, false, CANNOT_QUEUE));
       pending.settle?.(LEVELS.anonymous);
@@ -196,12 +204,12 @@ export class ConnectionAuth implements PolicyConnection {
   /** The worker's answer to an Authorize job of this connection. */
   authorized(reply: AuthReply): void {
     const { owner, deps } = this;
-    const pending = this.#pending.get(reply.eventId);
+    const pending = this.#pending?.get(reply.eventId);
     if (!pending) {
       owner.log.debug("auth reply for no pending authorization", { id: reply.eventId });
       return;
     }
-    this.#pending.delete(reply.eventId);
+    this.#pending!.delete(reply.eventId);
     if (!reply.ok) {
       if (pending.fast) {
         const close = fastAuthErrors(reply.reason.replace(/^[a-z-]+: /, ""));
@@ -223,8 +231,9 @@ export class ConnectionAuth implements PolicyConnection {
     }
     const level = clampLevel(reply.level);
     const previous = this.#level;
-    if (!this.authed.includes(pubkey)) this.authed.push(pubkey);
-    this.#levels.set(pubkey, level);
+    const authed = this.#authed ??= [];
+    if (!authed.includes(pubkey)) authed.push(pubkey);
+    (this.#levels ??= new Map()).set(pubkey, level);
     this.#recompute();
     const { keys } = deps;
     const p = deps.redis.pipeline()
@@ -235,7 +244,7 @@ export class ConnectionAuth implements PolicyConnection {
     if (!pending.fast) {
       // NIP-42 events are remembered too: one cannot be replayed as a fast-auth token
       p.set(keys.events22242(reply.eventId), owner.cid, "EX", deps.config.fastAuthWindowSeconds);
-      this.#owned.push(reply.eventId);
+      (this.#owned ??= []).push(reply.eventId);
     }
     p.exec().catch((err: unknown) => {
       owner.log.warn("Cannot record authentication in Redis", { error: errorText(err) });
@@ -249,9 +258,9 @@ export class ConnectionAuth implements PolicyConnection {
 
   /** A `level` reply: the level of an authenticated pubkey changed. */
   levelOf(pubkey: string, level: number): void {
-    if (!this.#levels.has(pubkey)) return;
+    if (!this.#levels?.has(pubkey)) return;
     const previous = this.#level;
-    this.#levels.set(pubkey, clampLevel(level));
+    this.#levels!.set(pubkey, clampLevel(level));
     this.#recompute();
     if (this.#level === previous) return;
     const { owner, deps } = this;
@@ -266,7 +275,7 @@ export class ConnectionAuth implements PolicyConnection {
 
   #recompute(): void {
     let max: number = LEVELS.anonymous;
-    for (const level of this.#levels.values()) if (level > max) max = level;
+    for (const level of this.#levels?.values() ?? []) if (level > max) max = level;
     this.#level = max;
   }
 
@@ -275,14 +284,14 @@ export class ConnectionAuth implements PolicyConnection {
     const { keys } = this.deps;
     for (const pubkey of this.authed) p.srem(keys.pubkeyConnections(pubkey), this.owner.cid);
     // "used, connection gone" until the window ends; XX: never re-create an expired key
-    for (const id of this.#owned) p.set(keys.events22242(id), "", "KEEPTTL", "XX");
+    for (const id of this.#owned ?? []) p.set(keys.events22242(id), "", "KEEPTTL", "XX");
   }
 
   /** Stops the timers and settles pending fast auths (the connection ended). */
   dispose(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    for (const pending of this.#pending.values()) pending.settle?.(LEVELS.anonymous);
-    this.#pending.clear();
+    for (const timer of this.#timers ?? []) clearTimeout(timer);
+    this.#timers?.clear();
+    for (const pending of this.#pending?.values() ?? []) pending.settle?.(LEVELS.anonymous);
+    this.#pending?.clear();
   }
 }

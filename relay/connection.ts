@@ -68,23 +68,38 @@ export interface ConnectionDeps extends SubsDeps, AuthDeps {
 export const TOO_MANY_WAITING =
   "rate-limited: too many messages waiting on this connection, wait for answers";
 
+/**
+ * The socket's handlers, made outside the class so that their closures hold the connection only.
+ * No error listener: an error is followed by close, which is handled.
+ */
+function listen(socket: WebSocket, conn: Connection): void {
+  socket.onmessage = (ev: MessageEvent) => conn.receive(ev.data);
+  socket.onclose = (ev: CloseEvent) => conn.socketEnded(ev.code);
+}
+
+function inboxFailed(this: Connection, err: unknown): void {
+  this.log.error("Cannot handle message", { error: errorText(err) });
+}
+
 /** One client connection, registered in `deps.connections` from its creation to its end. */
 export class Connection {
-  readonly log: Logger;
+  #log: Logger | undefined;
   /** Time of the last client message (ms), for the idle timeout. */
   lastMessageAt: number;
   readonly subs: ConnectionSubscriptions;
   readonly auth: ConnectionAuth;
-  /** Resolves once the websocket itself has closed (the close handshake is over). */
-  readonly socketClosed: Promise<void>;
   #closed = false;
+  /** The websocket itself has closed; waiters of `socketClosed` (created on demand). */
+  #socketDone = false;
+  #socketWaiters: (() => void)[] | undefined;
   /** Admission and (forced) fast auth are over: messages may be handled. */
   #started = false;
   /** Recorded in Redis (only then is there state to remove). */
   #registered = false;
   /** Messages of this connection are rate-limited. */
   #limited = false;
-  #starting: Promise<void>;
+  /** Admission and start, until they are over (then dropped). */
+  #starting: Promise<void> | undefined;
   readonly #inbox: Inbox;
 
   constructor(
@@ -94,39 +109,61 @@ export class Connection {
     readonly deps: ConnectionDeps,
     readonly fastAuth: FastAuth = { kind: "none" },
   ) {
-    this.log = deps.log.child({ cid });
     this.lastMessageAt = Date.now();
     this.subs = new ConnectionSubscriptions(this, deps);
     this.auth = new ConnectionAuth(this, deps);
-    this.#inbox = new Inbox((err: unknown) => {
-      this.log.error("Cannot handle message", { error: errorText(err) });
-    });
+    this.#inbox = new Inbox(this.#inboxFailed);
     deps.connections.set(cid, this);
+    this.#begin();
+    listen(socket, this);
+  }
+
+  /** Reports a message that could not be handled (one shared function, not one per connection). */
+  #inboxFailed = inboxFailed.bind(this);
+
+  /**
+   * Starts the connection: admission is read while the handshake completes, and messages wait
+   * for both. In a method of its own so that the socket handlers' closures do not keep its
+   * promises alive for the life of the connection.
+   */
+  #begin(): void {
     let opened!: () => void;
     const open = new Promise<void>((resolve) => opened = resolve);
-    // admission is read while the handshake completes; messages wait for both
-    const admission = deps.admit(ip);
-    const started = Promise.all([admission, open]).then(([a]) => this.#start(a)).catch(
-      (err: unknown) => {
+    const socket = this.socket;
+    socket.onopen = () => {
+      socket.onopen = null;
+      opened();
+    };
+    const started = Promise.all([this.deps.admit(this.ip), open]).then(([a]) => this.#start(a))
+      .catch((err: unknown) => {
         this.log.error("Cannot start connection", { error: errorText(err) });
         this.close(1011, "error: could not start the connection");
-      },
-    );
+      });
     this.#starting = started;
     this.#inbox.push(started, 0, () => {
       this.#started = true;
+      this.#starting = undefined;
     });
-    socket.onopen = () => opened();
-    socket.onmessage = (ev: MessageEvent) => this.receive(ev.data);
-    let socketClosed!: () => void;
-    this.socketClosed = new Promise((resolve) => socketClosed = resolve);
-    socket.onclose = (ev: CloseEvent) => {
-      this.#terminate(`socket closed (${ev.code})`);
-      socketClosed();
-    };
-    socket.onerror = (ev: Event) => {
-      this.log.debug("websocket error", { error: (ev as ErrorEvent).message });
-    };
+  }
+
+  /** The websocket closed (either side). */
+  socketEnded(code: number): void {
+    this.#terminate(`socket closed (${code})`);
+    this.#socketDone = true;
+    const waiters = this.#socketWaiters;
+    this.#socketWaiters = undefined;
+    for (const w of waiters ?? []) w();
+  }
+
+  /** This connection's logger (its lines carry the cid), created on first use. */
+  get log(): Logger {
+    return this.#log ??= this.deps.log.child({ cid: this.cid });
+  }
+
+  /** Resolves once the websocket itself has closed (the close handshake is over). */
+  get socketClosed(): Promise<void> {
+    if (this.#socketDone) return Promise.resolve();
+    return new Promise((resolve) => (this.#socketWaiters ??= []).push(resolve));
   }
 
   /** True once the connection ended (frames are no longer sent). */
@@ -159,7 +196,11 @@ export class Connection {
     const refusal = admission.refusal ??
       fastAuthAtConnect(this.fastAuth, config.forcedMinAuthLevel);
     if (refusal) {
-      this.log.debug("connection refused", { ip: this.ip, reason: refusal.reason });
+      this.deps.log.debug("connection refused", {
+        cid: this.cid,
+        ip: this.ip,
+        reason: refusal.reason,
+      });
       this.close(refusal.code, refusal.reason);
       return;
     }
@@ -187,7 +228,7 @@ export class Connection {
       .exec().catch((err: unknown) => {
         this.log.warn("Cannot record connection in Redis", { error: errorText(err) });
       });
-    this.log.debug("connection opened", { ip: this.ip });
+    this.deps.log.debug("connection opened", { cid, ip: this.ip });
   }
 
   /**
@@ -208,7 +249,10 @@ export class Connection {
       this.send(refusalFrame(parsed.ok ? parsed.message : undefined, TOO_MANY_WAITING));
       return;
     }
-    const check = this.#started ? this.#rateCheck() : this.#starting.then(() => this.#rateCheck());
+    const starting = this.#starting;
+    const check = this.#started || !starting
+      ? this.#rateCheck()
+      : starting.then(() => this.#rateCheck());
     this.#inbox.push(check, parsed.bytes, (verdict) => this.#handle(parsed, verdict));
   }
 
@@ -344,7 +388,7 @@ export class Connection {
     this.auth.dispose();
     deps.connections.delete(cid);
     deps.counters.forget(cid);
-    this.log.debug("connection ended", { why });
+    deps.log.debug("connection ended", { cid, why });
     if (!this.#registered) return;
     const p = deps.redis.pipeline().srem(deps.keys.connections, cid);
     for (const hash of connectionHashes(deps.keys)) p.hdel(hash, cid);

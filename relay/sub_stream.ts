@@ -31,14 +31,14 @@ export interface StreamOwner {
 
 /** A subscription in the live index. `gen` tells its replies from those of a replaced one. */
 export class SubStream implements IndexedSubscription {
-  /** `["EVENT",<sid>,` so that an event frame is one concatenation. */
-  readonly prefix: string;
   /** Set once the subscription is replaced, closed or dropped. */
   closed = false;
   #loading = true;
-  #seen: Set<string> | null = new Set();
+  // Allocated on first use (memory per idle connection): null means none (yet, or any more).
+  #prefix: string | undefined;
+  #seen: Set<string> | null = null;
   #seenUntil = Infinity;
-  #buffer: { id: string; raw: string }[] | null = [];
+  #buffer: { id: string; raw: string }[] | null = null;
 
   constructor(
     readonly sid: string,
@@ -46,8 +46,11 @@ export class SubStream implements IndexedSubscription {
     readonly filters: readonly Filter[],
     readonly owner: StreamOwner,
     readonly now: () => number = Date.now,
-  ) {
-    this.prefix = `["EVENT",${JSON.stringify(sid)},`;
+  ) {}
+
+  /** `["EVENT",<sid>,` so that an event frame is one concatenation. */
+  get prefix(): string {
+    return this.#prefix ??= `["EVENT",${JSON.stringify(this.sid)},`;
   }
 
   /** True until EOSE was sent. */
@@ -61,29 +64,30 @@ export class SubStream implements IndexedSubscription {
    */
   knownIds(): Set<string> | null {
     this.expire(this.now());
-    return this.#seen;
+    // while loading, the set itself: it goes on growing with the stored batches still to come
+    return this.#loading ? this.#seen ??= new Set() : this.#seen;
   }
 
   /** A batch of stored events (canonical JSON lines); `eose` ends the stored phase. */
   stored(lines: readonly string[], eose: boolean): void {
     if (this.closed || !this.#loading) return;
-    const seen = this.#seen!;
+    const seen = lines.length || this.#buffer ? this.#seen ??= new Set() : this.#seen;
     for (const line of lines) {
       const id = rawId(line);
-      if (seen.has(id)) continue;
-      seen.add(id);
+      if (seen!.has(id)) continue;
+      seen!.add(id);
       this.owner.send(this.prefix + line + "]");
     }
     if (!eose) return;
     this.owner.send(`["EOSE",${JSON.stringify(this.sid)}]`);
-    const buffered = this.#buffer!;
+    const buffered = this.#buffer ?? [];
     this.#buffer = null;
     this.#loading = false;
     this.#seenUntil = this.now() + STORED_IDS_GRACE_MS;
     for (const b of buffered) {
       if (this.closed) return;
-      if (seen.has(b.id)) continue;
-      seen.add(b.id);
+      if (seen!.has(b.id)) continue;
+      seen!.add(b.id);
       this.owner.send(this.prefix + b.raw + "]");
     }
   }
@@ -92,7 +96,7 @@ export class SubStream implements IndexedSubscription {
   live(id: string, raw: string, known: Set<string> | null = this.knownIds()): void {
     if (this.closed || known?.has(id)) return;
     if (this.#loading) {
-      const buffer = this.#buffer!;
+      const buffer = this.#buffer ??= [];
       if (buffer.length >= MAX_LIVE_BUFFER) {
         this.owner.overflow(this);
         return;
@@ -107,6 +111,6 @@ export class SubStream implements IndexedSubscription {
   /** Forgets the stored ids once the grace period is over; true when nothing is left to expire. */
   expire(now: number): boolean {
     if (this.#seen && now >= this.#seenUntil) this.#seen = null;
-    return this.#seen === null;
+    return !this.#loading && this.#seen === null;
   }
 }

@@ -51,7 +51,8 @@ export function filterKeys(f: Filter): string[] {
 
 /** Subscriptions indexed by filter keys; `S` is the caller's subscription record. */
 export class SubscriptionIndex<S extends IndexedSubscription> {
-  #byKey = new Map<string, Set<S>>();
+  /** One subscription alone under a key is kept as is, a Set only once a key has two. */
+  #byKey = new Map<string, S | Set<S>>();
   #keysOf = new Map<S, string[]>();
   /** Cumulative counters: candidates confirmed with matchFilter, and deliveries found. */
   readonly stats = { examined: 0, matched: 0 };
@@ -67,9 +68,10 @@ export class SubscriptionIndex<S extends IndexedSubscription> {
     const keys = [...new Set(sub.filters.flatMap(filterKeys))];
     this.#keysOf.set(sub, keys);
     for (const key of keys) {
-      let set = this.#byKey.get(key);
-      if (!set) this.#byKey.set(key, set = new Set());
-      set.add(sub);
+      const found = this.#byKey.get(key);
+      if (found === undefined) this.#byKey.set(key, sub);
+      else if (found instanceof Set) found.add(sub);
+      else if (found !== sub) this.#byKey.set(key, new Set([found, sub]));
     }
   }
 
@@ -79,10 +81,14 @@ export class SubscriptionIndex<S extends IndexedSubscription> {
     if (!keys) return false;
     this.#keysOf.delete(sub);
     for (const key of keys) {
-      const set = this.#byKey.get(key);
-      if (!set) continue;
-      set.delete(sub);
-      if (set.size === 0) this.#byKey.delete(key);
+      const found = this.#byKey.get(key);
+      if (found === undefined) continue;
+      if (!(found instanceof Set)) {
+        if (found === sub) this.#byKey.delete(key);
+        continue;
+      }
+      found.delete(sub);
+      if (found.size === 1) this.#byKey.set(key, found.values().next().value!);
     }
     return true;
   }
@@ -92,8 +98,10 @@ export class SubscriptionIndex<S extends IndexedSubscription> {
     const out = new Set<S>();
     const byKey = this.#byKey;
     function collect(key: string) {
-      const set = byKey.get(key);
-      if (set) { for (const sub of set) out.add(sub); }
+      const found = byKey.get(key);
+      if (found === undefined) return;
+      if (found instanceof Set) { for (const sub of found) out.add(sub); }
+      else out.add(found);
     }
     collect(`i:${e.id}`);
     collect(`a:${e.pubkey}`);
