@@ -38,6 +38,7 @@ import {
 } from "./policies/mod.ts";
 import { utf8Length } from "./text.ts";
 import { CLOSE, sendableCode, sendableReason } from "./close_codes.ts";
+import type { WebMetrics } from "./metrics.ts";
 
 /** The outcome of admission: refused with a close, or admitted (maybe without rate limit). */
 export interface Admission {
@@ -62,11 +63,18 @@ export interface ConnectionDeps extends SubsDeps, AuthDeps {
   rateLimit?: RateLimiter;
   /** Message rules applied before dispatch (`defaultPolicies`). */
   policies: readonly CommandPolicy[];
+  /** True while the process drains for shutdown: new EVENT, REQ and COUNT are refused. */
+  draining?(): boolean;
+  /** Counters and latencies for `/metrics`. */
+  metrics?: WebMetrics;
 }
 
 /** Refusal of a message that would exceed the connection's inbox. */
 export const TOO_MANY_WAITING =
   "rate-limited: too many messages waiting on this connection, wait for answers";
+
+/** Refusal of EVENT, REQ and COUNT while the web process drains for shutdown. */
+export const SHUTTING_DOWN = "error: relay is shutting down, reconnect";
 
 /**
  * The socket's handlers, made outside the class so that their closures hold the connection only.
@@ -98,6 +106,12 @@ export class Connection {
   #registered = false;
   /** Messages of this connection are rate-limited. */
   #limited = false;
+  /** EVENTs queued and not yet answered: id → receipt time (performance.now()); lazy. */
+  #unanswered: Map<string, number> | undefined;
+  /** Waiters of `drained()`. */
+  #drainWaiters: (() => void)[] | undefined;
+  /** Connect time (unix s), as recorded in `connections_starts`. */
+  readonly startedAt = Math.floor(Date.now() / 1000);
   /** Admission and start, until they are over (then dropped). */
   #starting: Promise<void> | undefined;
   readonly #inbox: Inbox;
@@ -224,7 +238,7 @@ export class Connection {
     deps.redis.pipeline()
       .sadd(deps.keys.connections, cid)
       .hset(deps.keys.connectionsIps, cid, this.ip)
-      .hset(deps.keys.connectionsStarts, cid, Math.floor(Date.now() / 1000))
+      .hset(deps.keys.connectionsStarts, cid, this.startedAt)
       .exec().catch((err: unknown) => {
         this.log.warn("Cannot record connection in Redis", { error: errorText(err) });
       });
@@ -240,6 +254,7 @@ export class Connection {
     this.lastMessageAt = Date.now();
     const parsed = parseMessage(data, this.deps.config);
     this.deps.counters.received(this.cid, parsed.bytes);
+    this.deps.metrics?.message(parsed.ok ? parsed.message.type : "invalid", parsed.bytes);
     if (this.#inbox.idle && !this.#limited) {
       this.#handle(parsed, ACCEPT);
       return;
@@ -274,6 +289,12 @@ export class Connection {
   }
 
   #dispatch(msg: ClientMessage): void {
+    if (
+      this.deps.draining?.() && (msg.type === "EVENT" || msg.type === "REQ" || msg.type === "COUNT")
+    ) {
+      this.#refuse(msg, SHUTTING_DOWN);
+      return;
+    }
     const verdict = firstRefusal(this.deps.policies, msg, this.auth);
     if (!verdict.ok) {
       this.#refuse(msg, verdict.reason);
@@ -294,6 +315,7 @@ export class Connection {
   }
 
   #event(event: NostrEvent): void {
+    (this.#unanswered ??= new Map()).set(event.id, performance.now());
     const job = { cid: this.cid, authed: [...this.authed], event: canonicalJson(event) };
     this.deps.jobs.event.push(job).catch((err: unknown) => {
       this.log.warn("Cannot queue event", { id: event.id, error: errorText(err) });
@@ -351,10 +373,68 @@ export class Connection {
   send(frame: string): void {
     if (this.#closed || this.socket.readyState !== WebSocket.OPEN) return;
     this.socket.send(frame);
-    this.deps.counters.sent(this.cid, utf8Length(frame));
+    const bytes = utf8Length(frame);
+    this.deps.counters.sent(this.cid, bytes);
+    this.deps.metrics?.sent(frame, bytes);
+    if (this.#unanswered?.size && frame.startsWith('["OK","')) this.#okSent(frame.slice(7, 71));
     if (this.socket.bufferedAmount > this.deps.config.maxOutgoingBytes) {
       this.log.info("closing slow reader", { buffered: this.socket.bufferedAmount });
       this.close(CLOSE.slow.code, CLOSE.slow.reason);
+    }
+  }
+
+  /** The OK of EVENT `id` was sent: its latency, and the end of a drain. */
+  #okSent(id: string): void {
+    const at = this.#unanswered!.get(id);
+    if (at === undefined) return;
+    this.#unanswered!.delete(id);
+    this.deps.metrics?.eventAnswered((performance.now() - at) / 1000);
+    if (this.#unanswered!.size) return;
+    this.#unanswered = undefined; // an idle connection holds no map
+    this.#drainDone();
+  }
+
+  /** Resolves once every EVENT queued so far was answered with its OK (or the connection ended). */
+  drained(): Promise<void> {
+    if (this.#closed || !this.#unanswered?.size) return Promise.resolve();
+    return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
+  }
+
+  /** EVENTs awaiting their OK. */
+  get unanswered(): number {
+    return this.#unanswered?.size ?? 0;
+  }
+
+  #drainDone(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = undefined;
+    for (const w of waiters ?? []) w();
+  }
+
+  /**
+   * Adds to `p` this connection's Redis state (after Redis lost it): `connections`, its IP and
+   * start, its authentication and level with its place in `pubkey_connections:<pk>`, its
+   * subscriptions in `client_reqs:<cid>` and `subscriptions`.
+   */
+  recordAgain(p: ReturnType<Redis["pipeline"]>): void {
+    if (this.#closed || !this.#registered) return;
+    const { keys } = this.deps;
+    const cid = this.cid;
+    p.sadd(keys.connections, cid)
+      .hset(keys.connectionsIps, cid, this.ip)
+      .hset(keys.connectionsStarts, cid, this.startedAt);
+    const authed = this.authed;
+    if (authed.length) {
+      p.hset(keys.authentications, cid, authed[authed.length - 1]!)
+        .hset(keys.authorizations, cid, this.level);
+      for (const pubkey of authed) p.sadd(keys.pubkeyConnections(pubkey), cid);
+    }
+    for (const [sid, filters] of this.subs.open()) {
+      p.sadd(keys.clientReqs(cid), sid).hset(
+        keys.subscriptions,
+        `${cid}:${sid}`,
+        JSON.stringify(filters),
+      );
     }
   }
 
@@ -386,6 +466,7 @@ export class Connection {
     const { deps, cid } = this;
     const sids = this.subs.detachAll();
     this.auth.dispose();
+    this.#drainDone();
     deps.connections.delete(cid);
     deps.counters.forget(cid);
     deps.log.debug("connection ended", { cid, why });

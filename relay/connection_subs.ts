@@ -152,6 +152,11 @@ export class ConnectionSubscriptions implements StreamOwner {
     if (this.#graced.length) this.#graced = this.#graced.filter((s) => !s.expire(now));
   }
 
+  /** The open subscriptions, id and filters (to record them in Redis again). */
+  *open(): Generator<[string, readonly Filter[]]> {
+    for (const stream of this.#streams.values()) yield [stream.sid, stream.filters];
+  }
+
   /** Removes every subscription from the live index; returns their ids (for Redis cleanup). */
   detachAll(): string[] {
     const sids = [...this.#streams.keys()];

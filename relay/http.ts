@@ -93,6 +93,41 @@ export function withManagement(
   };
 }
 
+/** The observability routes `withObservability` adds. */
+export interface ObservabilityRoutes {
+  /** The Prometheus text of `GET /metrics`. */
+  metrics?: () => Promise<Response>;
+  /** The checks of `GET /readyz`: "ok" or why each failed. */
+  readiness?: () => Promise<Record<string, string>>;
+}
+
+/**
+ * `handler` with `GET /metrics` (Prometheus text) and `GET /readyz` (200 when every check is
+ * "ok", else 503; JSON `{status, checks}` either way). `/healthz` stays in `createHandler`: it
+ * answers while the process serves, whatever Redis and PostgreSQL do.
+ */
+export function withObservability(
+  handler: (req: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>,
+  routes: ObservabilityRoutes,
+): (req: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response> {
+  return function handlerWithObservability(req, info) {
+    if (req.method !== "GET" && req.method !== "HEAD") return handler(req, info);
+    if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return handler(req, info);
+    const path = new URL(req.url).pathname;
+    if (path === "/metrics" && routes.metrics) return routes.metrics();
+    if (path === "/readyz" && routes.readiness) {
+      return routes.readiness().then((checks) => {
+        const ok = Object.values(checks).every((v) => v === "ok");
+        return new Response(JSON.stringify({ status: ok ? "ready" : "unavailable", checks }), {
+          status: ok ? 200 : 503,
+          headers: { "content-type": "application/json", "cache-control": "no-store" },
+        });
+      });
+    }
+    return handler(req, info);
+  };
+}
+
 /** True when the Accept header lists `application/nostr+json` (parameters ignored). */
 export function acceptsNostrJson(accept: string | null): boolean {
   if (!accept) return false;

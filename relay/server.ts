@@ -25,8 +25,16 @@ import { getRelayInfo } from "../services/moderation.ts";
 import { CLOSE } from "./close_codes.ts";
 import { type Admission, Connection, type ConnectionDeps } from "./connection.ts";
 import { TrafficCounters } from "./counters.ts";
-import { createBatcher } from "./enqueue.ts";
-import { type AsyncHttpHandler, createHandler, withAdmin, withManagement } from "./http.ts";
+import { createBatcher, type JobBatcher } from "./enqueue.ts";
+import {
+  type AsyncHttpHandler,
+  createHandler,
+  withAdmin,
+  withManagement,
+  withObservability,
+} from "./http.ts";
+import { metricsResponse } from "../lib/metrics.ts";
+import { WebMetrics } from "./metrics.ts";
 import { createLiveHandler, postgresSearch } from "./live.ts";
 import { createNip86Handler } from "./nip86.ts";
 import { nip11Source } from "./nip11.ts";
@@ -56,6 +64,10 @@ const TICK_MS = 1000;
 const HEARTBEAT_MS = 5000;
 const STARTUP_TIMEOUT_MS = 10_000;
 const SHUTDOWN_STEP_MS = 3000;
+/** Longest wait at shutdown for the OKs of EVENTs already queued. */
+const DRAIN_MS = 5000;
+/** Longest wait for each check of `/readyz`. */
+const READY_TIMEOUT_MS = 2000;
 /** Longest wait for the admission read before admitting anyway (fail open). */
 const ADMISSION_TIMEOUT_MS = 2000;
 
@@ -90,11 +102,34 @@ export async function startWeb(
     );
   }
   const ready = () => redis.status === "ready";
+  const metrics = new WebMetrics({ connections: () => connections.size, queues });
+  /** `b` with the time of each push recorded, to time the job's first reply. */
+  function timed<T extends { cid: string }>(
+    b: JobBatcher<T>,
+    job: string,
+    key: (data: T) => string,
+  ): JobBatcher<T> {
+    return {
+      push(data) {
+        metrics.enqueued(job, data.cid, key(data));
+        return b.push(data);
+      },
+      drain: () => b.drain(),
+    };
+  }
   const jobs = {
     event: createBatcher(queues[0], JOBS.newEvent, { ready }),
-    req: createBatcher(queues[1], JOBS.newSubscription, { ready }),
-    count: createBatcher(queues[2], JOBS.countRequest, { ready }),
-    auth: createBatcher(queues[3], JOBS.authorize, { ready }),
+    req: timed(
+      createBatcher(queues[1], JOBS.newSubscription, { ready }),
+      JOBS.newSubscription,
+      (j) => j.sid,
+    ),
+    count: timed(
+      createBatcher(queues[2], JOBS.countRequest, { ready }),
+      JOBS.countRequest,
+      (j) => j.sid,
+    ),
+    auth: timed(createBatcher(queues[3], JOBS.authorize, { ready }), JOBS.authorize, eventIdOf),
   };
 
   let admissionFailing = false;
@@ -150,6 +185,8 @@ export async function startWeb(
       })
       : undefined,
     policies: defaultPolicies(config),
+    draining: () => draining,
+    metrics,
   };
   const onLive = createLiveHandler({
     index,
@@ -161,7 +198,9 @@ export async function startWeb(
 
   const channelPrefix = keys.connectionChannel("");
   subscriber.on("pmessage", function onReply(_pattern: string, channel: string, message: string) {
-    connections.get(channel.slice(channelPrefix.length))?.reply(message);
+    const cid = channel.slice(channelPrefix.length);
+    metrics.reply(cid, message);
+    connections.get(cid)?.reply(message);
   });
   subscriber.on("message", function onMessage(channel: string, message: string) {
     if (channel === keys.liveChannel) onLive(message);
@@ -184,6 +223,32 @@ export async function startWeb(
   }
 
   let closing: Promise<void> | undefined;
+  /** Shutdown began: new EVENT, REQ and COUNT are refused while queued EVENTs are answered. */
+  let draining = false;
+
+  /** The checks of `/readyz`: "ok" or why each failed. */
+  async function readiness(): Promise<Record<string, string>> {
+    const checks: [string, () => Promise<unknown>][] = [
+      [
+        "redis",
+        () => ready() ? redis.ping() : Promise.reject(new Error(`Redis is ${redis.status}`)),
+      ],
+      ["postgres", () => pool()`select 1`],
+      ["queues", () => Promise.all(queues.map((q) => q.getJobCounts("waiting")))],
+    ];
+    const results = await Promise.all(checks.map(async ([name, check]) => {
+      try {
+        await withTimeout(check(), READY_TIMEOUT_MS, name);
+        return [name, "ok"] as const;
+      } catch (err) {
+        return [name, errorText(err)] as const;
+      }
+    }));
+    const out: Record<string, string> = Object.fromEntries(results);
+    if (closing) out.shutdown = "the process is shutting down";
+    return out;
+  }
+
   const handler = createHandler({
     config,
     isClosing: () => closing !== undefined,
@@ -217,38 +282,78 @@ export async function startWeb(
     : undefined;
   const server = Deno.serve(
     { hostname: config.hostname, port: config.port, onListen: () => {} },
-    withManagement(deps.admin ? withAdmin(handler, deps.admin) : handler, {
-      nip86,
-      nip11: () => info.json(),
-    }),
+    withObservability(
+      withManagement(deps.admin ? withAdmin(handler, deps.admin) : handler, {
+        nip86,
+        nip11: () => info.json(),
+      }),
+      { metrics: () => metricsResponse(metrics.registry), readiness },
+    ),
   );
   log.info("web process listening", { hostname: config.hostname, port: server.addr.port });
 
   const tick = setInterval(function everySecond() {
     const now = Date.now();
     for (const conn of connections.values()) conn.tick(now);
+    metrics.prune();
     counters.flush(() => redis.pipeline(), keys).catch((err: unknown) => {
       log.warn("Cannot write traffic counters", { error: errorText(err) });
     });
   }, TICK_MS);
+  /**
+   * Redis came back after a loss (maybe empty, after a restart without persistence): write the
+   * heartbeat and every open connection's state again (idempotent when nothing was lost).
+   */
+  let redisLost = false;
+  redis.on("close", function redisClosed() {
+    redisLost = true;
+  });
+  redis.on("ready", function redisBack() {
+    if (!redisLost || closing) return;
+    redisLost = false;
+    void recordAgain();
+  });
+  async function recordAgain(): Promise<void> {
+    const open = [...connections.values()];
+    try {
+      await redis.hset(keys.nodes, nodeId, Date.now());
+      for (let i = 0; i < open.length; i += 500) {
+        const p = redis.pipeline();
+        for (const conn of open.slice(i, i + 500)) conn.recordAgain(p);
+        await p.exec();
+      }
+      log.info("connection state written again after a Redis reconnect", {
+        connections: open.length,
+      });
+    } catch (err) {
+      log.warn("Cannot write connection state after a Redis reconnect", { error: errorText(err) });
+    }
+  }
+
   const heartbeat = setInterval(function beat() {
     redis.hset(keys.nodes, nodeId, Date.now()).catch((err: unknown) => {
       log.warn("Cannot write heartbeat", { error: errorText(err) });
     });
   }, HEARTBEAT_MS);
 
-  async function step(what: string, p: Promise<unknown>): Promise<void> {
+  async function step(what: string, p: Promise<unknown>, ms = SHUTDOWN_STEP_MS): Promise<void> {
     try {
-      await withTimeout(p, SHUTDOWN_STEP_MS, what);
+      await withTimeout(p, ms, what);
     } catch (err) {
       log.warn("Cannot shut down cleanly", { step: what, error: errorText(err) });
     }
   }
 
   async function shutdown(): Promise<void> {
+    // New websockets get 503 (closing is set), new EVENT/REQ/COUNT an error: answer; EVENTs
+    // already queued get their OK before the sockets close.
+    draining = true;
+    const open = [...connections.values()];
+    const unanswered = open.reduce((n, c) => n + c.unanswered, 0);
+    if (unanswered) log.info("draining: waiting for the OKs of queued EVENTs", { unanswered });
+    await step("in-flight EVENTs answered", Promise.all(open.map((c) => c.drained())), DRAIN_MS);
     clearInterval(tick);
     clearInterval(heartbeat);
-    const open = [...connections.values()];
     for (const conn of open) conn.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
     // Deno's shutdown would replace our close reason on sockets still closing: let them finish
     // (a client that does not read never will, hence the bound).
@@ -270,4 +375,13 @@ export async function startWeb(
       return closing ??= shutdown();
     },
   };
+}
+
+/** The id of the event of an Authorize job (its canonical JSON), or "" when unreadable. */
+function eventIdOf(job: AuthorizeJob): string {
+  try {
+    return String(JSON.parse(job.event).id);
+  } catch {
+    return "";
+  }
 }

@@ -22,6 +22,7 @@ import { authorize } from "./authorize.ts";
 import { countRequest } from "./count_request.ts";
 import type { JobLike, ProcessorDeps } from "./deps.ts";
 import { housekeeping } from "./housekeeping.ts";
+import { type MetricsServer, serveMetrics, WorkerMetrics } from "./metrics.ts";
 import { type ModerationGate, startModerationGate } from "./moderation.ts";
 import { newEvent } from "./new_event.ts";
 import { newSubscription } from "./new_subscription.ts";
@@ -190,6 +191,11 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       },
     })
     : undefined;
+  // queue depth for /metrics, read through the publisher connection
+  const depthQueues = Object.values(QUEUES).map((name) =>
+    new Queue(name, { connection: redis, prefix: keys.bullPrefix })
+  );
+  const metrics = new WorkerMetrics(depthQueues);
   const processorDeps: ProcessorDeps = {
     sql,
     redis,
@@ -207,8 +213,18 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     const connection = connectRedis(config.redisUrl, { name: `worker-${queue}`, forBullmq: true });
     logRedisErrors(connection, log, queue, config.redisUrl);
     connections.push(connection);
-    const worker = new Worker<T>(queue, function processJob(job) {
-      return processor(job, processorDeps);
+    const worker = new Worker<T>(queue, async function processJob(job) {
+      const started = Date.now();
+      let result: unknown = undefined;
+      try {
+        result = await processor(job, processorDeps);
+        return result;
+      } finally {
+        const event = queue === QUEUES.event
+          ? { json: (job.data as { event?: unknown }).event, result }
+          : undefined;
+        metrics.job(queue, job.timestamp, started, event);
+      }
     }, {
       connection,
       prefix: keys.bullPrefix,
@@ -243,10 +259,39 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     verifier: verifierName(),
   });
   let closing: Promise<void> | undefined;
+  // Redis came back after a loss (maybe empty): register the housekeeping schedulers again.
+  let redisLost = false;
+  redis.on("close", function publisherClosed() {
+    redisLost = true;
+  });
+  redis.on("ready", function publisherBack() {
+    if (!redisLost || closing) return;
+    redisLost = false;
+    scheduleHousekeeping(config, keys).then(
+      () => log.info("housekeeping schedulers registered again after a Redis reconnect"),
+      (err: unknown) =>
+        log.warn("Cannot register housekeeping schedulers after a Redis reconnect", {
+          error: errorText(err),
+        }),
+    );
+  });
+  let metricsServer: MetricsServer | undefined;
+  try {
+    metricsServer = serveMetrics(metrics, {
+      hostname: config.hostname,
+      port: config.metricsPort,
+      healthy: () => closing === undefined,
+    });
+    if (metricsServer) log.info("worker metrics listening", { port: metricsServer.port });
+  } catch (err) {
+    log.error("Cannot serve worker metrics", { port: config.metricsPort, error: errorText(err) });
+  }
   return {
     close() {
       return closing ??= (async function closeWorker() {
         await Promise.all(workers.map((w) => w.close()));
+        await metricsServer?.close();
+        await Promise.allSettled(depthQueues.map((q) => q.close()));
         if (storeBatcher) log.info("event store batches", { ...storeBatcher.stats });
         await moderation?.close();
         await closeStores(true);

@@ -134,16 +134,19 @@ Deno.test({
         10_000,
         "the web process's heartbeat in the restarted Redis",
       );
-      // TODO(#6): the rest of the state is not rebuilt after Redis lost it. Enable with
-      // FAULT_REDIS_REBUILD=1 once the web process re-registers its open connections and their
-      // subscriptions, and workers re-create the housekeeping schedulers.
-      if (Deno.env.get("FAULT_REDIS_REBUILD") === "1") {
+      // The rest of the state is rebuilt after Redis lost it: the web process writes its open
+      // connections and their subscriptions again, the worker re-creates the housekeeping
+      // schedulers (FAULT_REDIS_REBUILD=0 skips this check).
+      if (Deno.env.get("FAULT_REDIS_REBUILD") !== "0") {
         await waitUntil(
           async () => {
             const now = await r.smembers(stores.keys.connections);
             const subs = await r.hkeys(stores.keys.subscriptions);
             const repeat = await r.exists(housekeepingRepeat);
-            return cidsBefore.every((c) => now.includes(c)) && subs.length >= 1 && repeat === 1;
+            const ips = await r.hmget(stores.keys.connectionsIps, ...cidsBefore);
+            const starts = await r.hmget(stores.keys.connectionsStarts, ...cidsBefore);
+            return cidsBefore.every((c) => now.includes(c)) && subs.length >= 1 &&
+              repeat === 1 && [...ips, ...starts].every((v) => v !== null);
           },
           15_000,
           "connections, subscriptions and schedulers back in Redis",
