@@ -28,10 +28,15 @@ Deno.test("compose.yaml - services, images, health checks and volumes", () => {
   const redisCmd: string[] = s.redis.command;
   assert.equal(redisCmd[redisCmd.indexOf("--appendonly") + 1], "yes");
   assert.equal(redisCmd[redisCmd.indexOf("--maxmemory-policy") + 1], "noeviction");
-  for (const name of ["postgres", "redis", "web"]) {
+  for (const name of ["postgres", "redis", "web", "worker"]) {
     assert.ok(s[name].healthcheck?.test, `${name} has a health check`);
   }
   assert.ok(s.web.healthcheck.test.join(" ").includes("/healthz"), "web is checked on /healthz");
+  const port = s.worker.environment.METRICS_PORT;
+  assert.ok(
+    s.worker.healthcheck.test.join(" ").includes(`:${port}/healthz`),
+    "the worker is checked on /healthz of its METRICS_PORT",
+  );
   const declared = Object.keys(compose.volumes ?? {});
   assert.ok(declared.length >= 2);
   for (const [name, svc] of Object.entries<Yaml>(s)) {
