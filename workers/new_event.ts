@@ -82,7 +82,7 @@ export async function newEvent(job: JobLike<NewEventJob>, deps: ProcessorDeps): 
   try {
     outcome = await withDeadline(store, timeoutMs, "store event");
   } catch (err) {
-    if (err instanceof DeadlineError) publishWhenLate(store, e, raw, deps);
+    if (err instanceof DeadlineError) publishWhenLate(store, e, raw, deps, cid);
     log.error("Cannot store event", { cid, id: e.id, kind: e.kind, error: errorText(err) });
     await redis.publish(channel, okReply(e.id, false, STORE_ERROR_MESSAGE));
     throw new UnrecoverableError(`Cannot store event ${e.id}: ${errorText(err)}`);
@@ -108,16 +108,17 @@ function publishWhenLate(
   e: NostrEvent,
   raw: string,
   deps: ProcessorDeps,
+  cid: string,
 ) {
   store.then(
     async function lateStore(outcome) {
-      deps.log.warn("event stored after its deadline", { id: e.id, outcome });
+      deps.log.warn("event stored after its deadline", { cid, id: e.id, outcome });
       if (outcome === "stored") await deps.redis.publish(deps.keys.liveChannel, raw);
     },
     function lateFailure() {
       // already answered and logged as a failure
     },
   ).catch(function lateLiveFailure(err) {
-    deps.log.error("Cannot publish a late event", { id: e.id, error: errorText(err) });
+    deps.log.error("Cannot publish a late event", { cid, id: e.id, error: errorText(err) });
   });
 }

@@ -239,7 +239,14 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       log.error("BullMQ worker error", { queue, error: errorText(err) });
     });
     worker.on("failed", function jobFailed(job, err) {
-      log.warn("job failed", { queue, job: job?.id, name: job?.name, error: errorText(err) });
+      const cid = (job?.data as { cid?: unknown } | undefined)?.cid;
+      log.warn("job failed", {
+        queue,
+        job: job?.id,
+        name: job?.name,
+        cid: typeof cid === "string" ? cid : undefined,
+        error: errorText(err),
+      });
     });
     return worker;
   }
