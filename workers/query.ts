@@ -126,6 +126,54 @@ export function filterConditions(sql: Sql, f: Filter, ctx: QueryContext): Fragme
   return and(sql, parts);
 }
 
+/** Most values of a tag condition that a REQ walks value by value (more: one set lookup). */
+export const MAX_WALKED_TAG_VALUES = 20;
+
+/**
+ * The tag condition a REQ filter is driven by: none when the filter names ids or authors (their
+ * indexes are narrower) or searches; else the tag condition with the fewest values, when it has
+ * at most MAX_WALKED_TAG_VALUES.
+ */
+function drivingTag(f: Filter): [string, string[]] | undefined {
+  if (f.ids || f.authors || f.search !== undefined) return undefined;
+  const tags = tagConditions(f);
+  if (!tags.length) return undefined;
+  let best = tags[0]!;
+  for (const t of tags) if (t[1].length < best[1].length) best = t;
+  const values = [...new Set(best[1].filter((v) => !v.includes("\u0000")))];
+  if (!values.length || values.length > MAX_WALKED_TAG_VALUES) return undefined;
+  return [best[0], values];
+}
+
+/**
+ * A REQ filter with a tag condition, as `e.id in (...)`: for each value, the newest `limit`
+ * matches found by walking `searchable_tags` (name, value, created_at) backwards and checking
+ * the filter's other conditions on each event, stopping at `limit` (instead of collecting every
+ * row of a popular tag before sorting). The newest `limit` of their union are the newest of the
+ * filter: each of those is among the newest `limit` of a value it carries. Undefined when the
+ * filter is not tag-driven; null when it cannot match.
+ */
+function tagWalk(sql: Sql, f: Filter, ctx: QueryContext, limit: number) {
+  const driving = drivingTag(f);
+  if (!driving) return undefined;
+  const [name, values] = driving;
+  const rest: Filter = { ...f };
+  delete (rest as Record<string, unknown>)[`#${name}`];
+  const others = filterConditions(sql, rest, ctx);
+  if (others === null) return null;
+  const window = [
+    f.since !== undefined ? sql`and t.created_at >= ${f.since}` : sql``,
+    f.until !== undefined ? sql`and t.created_at <= ${f.until}` : sql``,
+  ];
+  const walks = values.map((value) =>
+    sql`(select e.id from searchable_tags t join events e on e.id = t.event_id
+      where t.name = ${name} and t.value = ${value} ${window[0]!} ${window[1]!} and ${others}
+      order by t.created_at desc, e.event_id limit ${limit})`
+  );
+  const union = walks.reduce((acc, w) => sql`${acc} union all ${w}`);
+  return sql`e.id in (select w.id from (${union}) w)`;
+}
+
 /**
  * The REQ query: raw JSON of the stored events matching any filter, each filter limited to its
  * newest `limit`, deduplicated, newest first (ties by lowest id). Null when nothing can match.
@@ -138,7 +186,8 @@ export function selectEvents(
   const branches: Fragment[] = [];
   for (const f of filters) {
     const limit = effectiveLimit(f, ctx);
-    const where = limit > 0 ? filterConditions(sql, f, ctx) : null;
+    const walked = limit > 0 ? tagWalk(sql, f, ctx, limit) : null;
+    const where = walked !== undefined ? walked : filterConditions(sql, f, ctx);
     if (where) branches.push(sql`${where} order by e.created_at desc, e.event_id limit ${limit}`);
   }
   if (!branches.length) return null;

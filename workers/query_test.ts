@@ -110,6 +110,27 @@ suite.test("selectEvents() matches each filter field like matchFilter", async (f
   assert.deepEqual(await same(fx, [{ "#E": ["z"] }]), [all[17]!.id]);
 });
 
+suite.test("selectEvents() walks tag values newest first with limits, like matchFilter", async (fx) => {
+  const { a, b, all } = await dataset(fx);
+  // one value, limits cutting between equal created_at (T+5: a5 and both kind 7 events)
+  for (const limit of [1, 2, 3, 5, 50]) {
+    await same(fx, [{ "#t": ["x"], limit }]);
+    await same(fx, [{ "#p": [a.pubkey, b.pubkey], limit }]);
+  }
+  // several values, an event carrying two of them counted once
+  await same(fx, [{ "#e": [all[0]!.id, all[1]!.id], limit: 2 }]);
+  await same(fx, [{ "#t": ["x", "X"], limit: 3 }]);
+  // the driving values combined with kinds, a time window and a second tag condition
+  await same(fx, [{ "#t": ["x"], kinds: [30023], limit: 1 }]);
+  await same(fx, [{ "#t": ["x", "X"], since: T + 2, until: T + 8, limit: 4 }]);
+  await same(fx, [{ "#t": ["x"], "#p": [b.pubkey], limit: 1 }]);
+  // more values than are walked one by one: the set lookup gives the same answer
+  const many = [...Array.from({ length: 30 }, (_, i) => `none${i}`), "x"];
+  await same(fx, [{ "#t": many, limit: 3 }]);
+  // in a union with other filters
+  await same(fx, [{ "#t": ["x"], limit: 2 }, { authors: [a.pubkey], limit: 2 }]);
+});
+
 suite.test("selectEvents() treats since and until as inclusive", async (fx) => {
   const got = await same(fx, [{ since: T + 3, until: T + 5 }]);
   const { all } = await dataset(fx);

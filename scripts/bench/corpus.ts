@@ -82,6 +82,15 @@ function sentence(minWords: number, maxWords: number): string {
   return Array.from({ length: n }, () => pick(WORDS)).join(" ");
 }
 
+/** Turns a template into a finished event of `author` (id and sig). */
+export type Finalize = (
+  t: { kind: number; created_at: number; tags: string[][]; content: string },
+  author: Author,
+) => SignedEvent;
+
+/** The default finalizer: nostr-tools' `finalizeEvent` with the author's secret key. */
+export const signWithKey: Finalize = (t, author) => finalizeEvent(t, author.sk) as SignedEvent;
+
 /** Generates and signs the workload; keeps a pool of earlier notes for e/p references. */
 export class Corpus {
   /** Pubkeys without keys of their own that contact lists and mentions point at. */
@@ -93,13 +102,23 @@ export class Corpus {
   #notes: { id: string; pubkey: string }[] = [];
   #now: number;
 
-  constructor(opts: { directorySize?: number; now?: number } = {}) {
+  #finalize: Finalize;
+  #spanSeconds: number;
+
+  constructor(
+    opts: { directorySize?: number; now?: number; finalize?: Finalize; spanSeconds?: number } = {},
+  ) {
     this.directory = Array.from({ length: opts.directorySize ?? 20000 }, () => randomHex(32));
     this.#now = opts.now ?? Math.floor(Date.now() / 1000);
+    this.#finalize = opts.finalize ?? signWithKey;
+    this.#spanSeconds = opts.spanSeconds ?? SPAN_SECONDS;
   }
 
-  /** A fresh author with a random key. */
+  /** A fresh author with a random key (a random pubkey without one when not signing). */
   newAuthor(): Author {
+    if (this.#finalize !== signWithKey) {
+      return { sk: new Uint8Array(32), pubkey: randomHex(32) };
+    }
     const sk = generateSecretKey();
     return { sk, pubkey: getPublicKey(sk) };
   }
@@ -129,7 +148,7 @@ export class Corpus {
     t: { created_at: number; tags: string[][]; content: string },
   ): SignedEvent {
     const started = performance.now();
-    const ev = finalizeEvent({ kind, ...t }, author.sk) as SignedEvent;
+    const ev = this.#finalize({ kind, ...t }, author);
     this.signMs += performance.now() - started;
     this.signed++;
     if (kind === 1 && this.#notes.length < 5000) {
@@ -149,7 +168,7 @@ export class Corpus {
     tags: string[][];
     content: string;
   } {
-    const created_at = this.#now - 60 - Math.floor(Math.random() * SPAN_SECONDS);
+    const created_at = this.#now - 60 - Math.floor(Math.random() * this.#spanSeconds);
     switch (kind) {
       case 0:
         return {
