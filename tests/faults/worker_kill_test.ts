@@ -27,7 +27,7 @@ Deno.test({
     const env = {
       ...stores.env,
       WORKER_CONCURRENCY: "4",
-      // A short BullMQ lock so stalled jobs return quickly (ignored by a worker without the knob).
+      // A short BullMQ lock (and stalled check) so stalled jobs return within seconds.
       WORKER_LOCK_DURATION_MS: "2000",
     };
     await using victim = await startWorkerProc(env, "worker-a");
