@@ -92,6 +92,7 @@ export async function startRelay(
     HOST: "127.0.0.1",
     LOG_LEVEL,
     WORKER_CONCURRENCY: "8",
+    METRICS_PORT: "0",
     // Every test client comes from 127.0.0.1: tests that exercise the limiter turn it on.
     RATE_LIMITING_MAX_REQUESTS: "0",
     ...env,

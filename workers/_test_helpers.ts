@@ -140,6 +140,7 @@ export async function workerFixture(env: Record<string, string> = {}): Promise<W
     REDIS_URL: base.redisUrl,
     REDIS_PREFIX: prefix,
     LOG_LEVEL: "error",
+    METRICS_PORT: "0",
     ...env,
   });
   await ensureDatabase(config.databaseUrl);
