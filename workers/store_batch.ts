@@ -43,6 +43,12 @@ export interface StoreBatcherOptions {
   ) => Promise<StoreResult[]>;
   /** Told why a batch fell back to one transaction per event. */
   onFallback?: (err: unknown, events: number) => void;
+  /**
+   * How long a batch may hold its slot (default 10 s). Past it, its events are rejected and the
+   * slot is freed: a transaction on a connection that died with PostgreSQL may never settle, and
+   * a slot held forever would keep every later event from being stored after recovery.
+   */
+  timeoutMs?: number;
 }
 
 interface Pending extends StoreItem {
@@ -56,6 +62,7 @@ export function createStoreBatcher(sql: Sql, options: StoreBatcherOptions = {}):
   const maxInFlight = options.maxInFlight ?? 4;
   const lingerMs = options.lingerMs ?? 1;
   const write = options.write ?? storeEvents;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const stats = { batches: 0, events: 0, largest: 0 };
   let pending: Pending[] = [];
   let inFlight = 0;
@@ -85,6 +92,23 @@ export function createStoreBatcher(sql: Sql, options: StoreBatcherOptions = {}):
       if (batch.length > stats.largest) stats.largest = batch.length;
       const fellBack = options.onFallback &&
         ((err: unknown) => options.onFallback!(err, batch.length));
+      let done = false;
+      const release = function next() {
+        if (done) return;
+        done = true;
+        clearTimeout(deadline);
+        inFlight--;
+        // whatever waited for this slot has waited long enough
+        if (pending.length) flush();
+        else settleIdle();
+      };
+      const deadline = setTimeout(function batchTimedOut() {
+        const err = new Error(
+          `Cannot store events: the batch got no answer within ${timeoutMs} ms`,
+        );
+        for (const p of batch) p.reject(err);
+        release();
+      }, timeoutMs);
       write(sql, batch, fellBack).then(
         function committed(results) {
           batch.forEach((p, i) => {
@@ -96,12 +120,7 @@ export function createStoreBatcher(sql: Sql, options: StoreBatcherOptions = {}):
         function failed(err: unknown) {
           for (const p of batch) p.reject(err);
         },
-      ).finally(function next() {
-        inFlight--;
-        // whatever waited for this slot has waited long enough
-        if (pending.length) flush();
-        else settleIdle();
-      });
+      ).finally(release);
     }
   }
 

@@ -424,8 +424,14 @@ async function storeBatchOnce(sql: Sql, items: StoreItem[]): Promise<StoreOutcom
     const settled = await Promise.allSettled(statements);
     const failed = settled.find((r) => r.status === "rejected");
     if (failed) {
-      // the statements after the failed one were skipped by PostgreSQL; end the transaction
-      await tx`rollback`.catch(function alreadyEnded() {});
+      // The pipelined `commit` already ended the aborted transaction (PostgreSQL answers it with
+      // ROLLBACK); this rollback is a safety net. It is bounded: on a connection that died with
+      // the server, postgres.js never settles a query on a reserved connection, and an unbounded
+      // wait here held a batch slot forever, so no event was stored after PostgreSQL came back.
+      await Promise.race([
+        tx`rollback`.catch(function alreadyEnded() {}),
+        new Promise((resolve) => setTimeout(resolve, 1000)),
+      ]);
       throw (failed as PromiseRejectedResult).reason;
     }
     const outcomes: StoreOutcome[] = new Array(items.length);

@@ -183,6 +183,8 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     ? createStoreBatcher(sql, {
       maxBatch: config.storeBatchSize,
       maxInFlight: Math.max(1, Math.floor(config.databasePool / 2)),
+      // a little past the job's own store deadline, which has answered the client by then
+      timeoutMs: Math.max(config.queryTimeoutMs, 5000) + 1000,
       onFallback(err, events) {
         log.warn("Cannot store a batch of events together, storing them one by one", {
           events,
