@@ -74,12 +74,14 @@ export class NoDelayWebSocket {
   /**
    * Connects and completes the upgrade handshake; rejects with the HTTP status line when the
    * server refuses. `cb` receives messages from the next macrotask on, so a caller can finish
-   * its set-up after `await`.
+   * its set-up after `await`. `extraHeaders` are extra handshake header lines (name → value), e.g.
+   * `X-Forwarded-For` for a relay that trusts a proxy header.
    */
   static async connect(
     url: string,
     cb: WsCallbacks,
     signal?: AbortSignal,
+    extraHeaders: Record<string, string> = {},
   ): Promise<NoDelayWebSocket> {
     const u = new URL(url);
     const tls = u.protocol === "wss:";
@@ -90,9 +92,16 @@ export class NoDelayWebSocket {
     try {
       if (tls) conn = await Deno.startTls(tcp, { hostname: u.hostname });
       const key = base64(crypto.getRandomValues(new Uint8Array(16)));
+      let extra = "";
+      for (const [name, value] of Object.entries(extraHeaders)) {
+        if (/[\r\n:]/.test(name) || /[\r\n]/.test(value)) {
+          throw new Error(`invalid handshake header "${name}"`);
+        }
+        extra += `${name}: ${value}\r\n`;
+      }
       const request = `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n` +
         `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
-        `Sec-WebSocket-Version: 13\r\n\r\n`;
+        `Sec-WebSocket-Version: 13\r\n${extra}\r\n`;
       await writeAll(conn, encoder.encode(request));
       let head = new Uint8Array(0);
       const chunk = new Uint8Array(4096);

@@ -6,7 +6,9 @@
 import { parseArgs } from "node:util";
 
 /** The scenarios, in the order they run. */
-export const SCENARIOS = ["ingest", "query", "fanout", "connections"] as const;
+export const SCENARIOS = ["ingest", "query", "fanout", "connections", "abuse"] as const;
+/** The scenarios run without --only (abuse is opt-in). */
+export const DEFAULT_SCENARIOS = ["ingest", "query", "fanout", "connections"] as const;
 /** One scenario name. */
 export type Scenario = typeof SCENARIOS[number];
 
@@ -46,7 +48,12 @@ export const USAGE = `deno task bench [ws://host:port] [flags]
 A load generator for a running relay (default ws://127.0.0.1:3000). Prints one JSON document on
 stdout; progress goes to stderr.
 
-  --only=LIST             scenarios to run, comma separated (default: ${SCENARIOS.join(",")})
+  --only=LIST             scenarios to run, comma separated (default: ${
+  DEFAULT_SCENARIOS.join(",")
+};
+                          also: abuse, a normal client's REQ latency alone, beside --idle idle
+                          connections, then beside those plus a rate-limited spammer; needs
+                          the relay run with TRUST_PROXY_HEADER=x-forwarded-for)
   --events=N              ingest: events of the loaded phase (default 8000)
   --conns=N               ingest: publisher connections (default 8)
   --in-flight=N           ingest: events in flight per connection (default 50)
@@ -56,10 +63,10 @@ stdout; progress goes to stderr.
   --no-seed               query: seed nothing; sample what the relay already stores
   --query-conns=N         query: connections issuing REQs, one in flight each (default 8)
   --queries=N             query: stop after N queries (default 20000)
-  --duration=S            query and fanout: seconds of the measured phase (default 10)
+  --duration=S            query, fanout and each abuse phase: seconds measured (default 10)
   --subscribers=N         fanout: subscriber connections (default 200)
   --rate=N                fanout: events published per second (default 100)
-  --idle=N                connections: idle connections with one REQ each (default 2000)
+  --idle=N                connections and abuse: idle connections with one REQ each (default 2000)
   --connect-concurrency=N connections: handshakes in progress at once (default 100)
   --timeout=S             bound of each waiting phase (default 60; seeding gets 3x)
   --pid=PID|NAME          the web process, for memory and CPU (pid, or an exact argv element
@@ -127,7 +134,7 @@ export function parseOptions(args: string[]): BenchOptions | "help" {
   if (!/^wss?:\/\/[^\s/]+/.test(url)) {
     throw new RangeError(`Cannot parse relay URL: expected ws:// or wss://, got "${url}"`);
   }
-  const only = (values.only ?? SCENARIOS.join(",")).split(",").map((s) => s.trim()).filter(
+  const only = (values.only ?? DEFAULT_SCENARIOS.join(",")).split(",").map((s) => s.trim()).filter(
     Boolean,
   );
   for (const s of only) {

@@ -60,20 +60,32 @@ export class RelaySocket {
     this.closed = new Promise((resolve) => this.#settle = resolve);
   }
 
-  /** Opens a connection; rejects on error, refusal or after `timeoutMs`. */
-  static async connect(url: string, timeoutMs: number): Promise<RelaySocket> {
+  /**
+   * Opens a connection; rejects on error, refusal or after `timeoutMs`. `headers` are extra
+   * handshake headers (see NoDelayWebSocket.connect).
+   */
+  static async connect(
+    url: string,
+    timeoutMs: number,
+    headers?: Record<string, string>,
+  ): Promise<RelaySocket> {
     const started = performance.now();
     let target: RelaySocket | null = null;
     const signal = AbortSignal.timeout(timeoutMs);
-    const connecting = NoDelayWebSocket.connect(url, {
-      onText: (text) => {
-        if (target) target.#dispatch(text);
+    const connecting = NoDelayWebSocket.connect(
+      url,
+      {
+        onText: (text) => {
+          if (target) target.#dispatch(text);
+        },
+        onBinary: () => target && target.garbage++,
+        onClose: (code, reason) => {
+          if (target) target.#onClose(code, reason);
+        },
       },
-      onBinary: () => target && target.garbage++,
-      onClose: (code, reason) => {
-        if (target) target.#onClose(code, reason);
-      },
-    }, signal);
+      signal,
+      headers,
+    );
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -176,7 +188,13 @@ export class RelaySocket {
 export async function connectMany(
   url: string,
   n: number,
-  opts: { concurrency: number; deadline: number; onOpen?: (s: RelaySocket, i: number) => void },
+  opts: {
+    concurrency: number;
+    deadline: number;
+    onOpen?: (s: RelaySocket, i: number) => void;
+    /** Extra handshake headers of connection `i`. */
+    headers?: (i: number) => Record<string, string>;
+  },
 ): Promise<{ sockets: RelaySocket[]; failures: string[]; elapsedMs: number }> {
   const sockets: RelaySocket[] = [];
   const failures: string[] = [];
@@ -188,7 +206,7 @@ export async function connectMany(
       if (remaining <= 0) return;
       const i = next++;
       try {
-        const s = await RelaySocket.connect(url, Math.min(remaining, 15_000));
+        const s = await RelaySocket.connect(url, Math.min(remaining, 15_000), opts.headers?.(i));
         sockets.push(s);
         opts.onOpen?.(s, i);
       } catch (err) {
