@@ -1,8 +1,9 @@
 /**
  * `deno task bench [ws://host:port] [flags]`: a load generator for a running relay. It starts
  * nothing but load, runs the ingest, query, fanout and connections scenarios in turn (each bounded
- * in count and time; the abuse scenario only when asked for with --only) and prints one JSON document on stdout; progress goes to stderr. See
- * docs/PERFORMANCE.md for the method and `--help` for the flags.
+ * in count and time; the abuse scenario only when asked for with --only=abuse) and prints one
+ * JSON document on stdout; progress goes to stderr. See docs/PERFORMANCE.md for the method and
+ * `--help` for the flags.
  *
  * @module
  */
