@@ -87,7 +87,8 @@ export const SETTINGS = {
   }),
   redisPrefix: setting({
     env: ["REDIS_PREFIX"],
-    schema: z.string().regex(/^[A-Za-z0-9_.:-]*$/),
+    // braces: a Redis Cluster hash tag such as {nostr}: keeps BullMQ's keys in one slot
+    schema: z.string().regex(/^[A-Za-z0-9_.:{}-]*$/),
     default: "",
     desc:
       "Prefix for every Redis key, channel and queue (lets several relays or test runs share one Redis)",

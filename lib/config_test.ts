@@ -36,3 +36,8 @@ Deno.test("loadConfig() reports every bad value, one line each", () => {
     },
   );
 });
+
+Deno.test("loadConfig() accepts a Redis Cluster hash tag in REDIS_PREFIX", () => {
+  assert.equal(loadConfig({ REDIS_PREFIX: "{nostr}:" }).redisPrefix, "{nostr}:");
+  assert.throws(() => loadConfig({ REDIS_PREFIX: "a*b" }), ConfigError);
+});
