@@ -348,7 +348,9 @@ export const SETTINGS = {
   workerEventConcurrency: setting({
     env: ["WORKER_EVENT_CONCURRENCY"],
     schema: int(1, 1000),
-    default: "64",
+    // measured (8 x 50 in flight): 16 -> 925, 64 -> 1,190, 128 -> 1,267, 256 -> 1,358,
+    // 512 -> 1,350 events/s
+    default: "256",
     desc:
       "NewEvent jobs a worker process runs at once (they commit together, see STORE_BATCH_SIZE)",
   }),
