@@ -30,7 +30,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using stores = await sharedStores();
-    const env = { ...stores.env, WORKER_CONCURRENCY: "4" };
+    // few jobs at a time, so the worker is still mid-burst when it gets SIGTERM
+    const env = { ...stores.env, WORKER_CONCURRENCY: "4", WORKER_EVENT_CONCURRENCY: "4" };
     await using first = await startWorkerProc(env, "worker-1");
     await using web = await startWebProc(env);
     const alice = signer();

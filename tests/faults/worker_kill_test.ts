@@ -27,6 +27,7 @@ Deno.test({
     const env = {
       ...stores.env,
       WORKER_CONCURRENCY: "4",
+      WORKER_EVENT_CONCURRENCY: "4",
       // A short BullMQ lock (and stalled check) so stalled jobs return within seconds.
       WORKER_LOCK_DURATION_MS: "2000",
     };
