@@ -235,13 +235,14 @@ export class Connection {
   #register(): void {
     const { deps, cid } = this;
     this.#registered = true;
-    deps.redis.pipeline()
-      .sadd(deps.keys.connections, cid)
-      .hset(deps.keys.connectionsIps, cid, this.ip)
-      .hset(deps.keys.connectionsStarts, cid, this.startedAt)
-      .exec().catch((err: unknown) => {
-        this.log.warn("Cannot record connection in Redis", { error: errorText(err) });
-      });
+    // plain commands: a pipeline on the connection BullMQ shares is costly (connection_subs.ts)
+    Promise.all([
+      deps.redis.sadd(deps.keys.connections, cid),
+      deps.redis.hset(deps.keys.connectionsIps, cid, this.ip),
+      deps.redis.hset(deps.keys.connectionsStarts, cid, this.startedAt),
+    ]).catch((err: unknown) => {
+      this.log.warn("Cannot record connection in Redis", { error: errorText(err) });
+    });
     this.deps.log.debug("connection opened", { cid, ip: this.ip });
   }
 

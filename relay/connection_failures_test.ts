@@ -37,7 +37,7 @@ class FakeSocket {
   }
 }
 
-/** An ioredis stand-in whose pipelines accept any command and succeed. */
+/** An ioredis stand-in whose commands and pipelines accept anything and succeed. */
 function fakeRedis(): Redis {
   function pipeline(): unknown {
     const p: unknown = new Proxy({}, {
@@ -45,7 +45,9 @@ function fakeRedis(): Redis {
     });
     return p;
   }
-  return { pipeline } as unknown as Redis;
+  return new Proxy({ pipeline }, {
+    get: (t, key) => key === "pipeline" ? t.pipeline : () => Promise.resolve(0),
+  }) as unknown as Redis;
 }
 
 function failing<T>(): JobBatcher<T> {

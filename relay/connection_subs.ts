@@ -24,7 +24,12 @@ import type { SubscriptionIndex } from "./subscriptions.ts";
 export interface SubsDeps {
   maxSubscriptions: number;
   keys: RedisKeys;
-  redis: Pick<Redis, "pipeline">;
+  /**
+   * Plain commands, not `pipeline()`: on the connection BullMQ shares, every pipeline copies
+   * BullMQ's 64 script definitions, which made these two writes a third of the web process's CPU
+   * per REQ (measured: 0.066 ms instead of 0.098 ms per REQ).
+   */
+  redis: Pick<Redis, "sadd" | "hset" | "srem" | "hdel">;
   index: SubscriptionIndex<SubStream>;
   jobs: { req: JobBatcher<NewSubscriptionJob>; count: JobBatcher<CountRequestJob> };
 }
@@ -88,12 +93,12 @@ export class ConnectionSubscriptions implements StreamOwner {
     const stream = new SubStream(sid, gen, filters, this);
     this.#streams.set(sid, stream);
     deps.index.add(stream);
-    deps.redis.pipeline()
-      .sadd(deps.keys.clientReqs(conn.cid), sid)
-      .hset(deps.keys.subscriptions, `${conn.cid}:${sid}`, JSON.stringify(filters))
-      .exec().catch(function stateFailed(err: unknown) {
-        conn.log.warn("Cannot record subscription in Redis", { sid, error: errorText(err) });
-      });
+    Promise.all([
+      deps.redis.sadd(deps.keys.clientReqs(conn.cid), sid),
+      deps.redis.hset(deps.keys.subscriptions, `${conn.cid}:${sid}`, JSON.stringify(filters)),
+    ]).catch(function stateFailed(err: unknown) {
+      conn.log.warn("Cannot record subscription in Redis", { sid, error: errorText(err) });
+    });
     if (filters.every((f) => f.limit === 0)) {
       this.#eose(stream, []);
       return;
@@ -182,12 +187,12 @@ export class ConnectionSubscriptions implements StreamOwner {
     this.#streams.delete(sid);
     this.deps.index.remove(stream);
     const { conn, deps } = this;
-    deps.redis.pipeline()
-      .srem(deps.keys.clientReqs(conn.cid), sid)
-      .hdel(deps.keys.subscriptions, `${conn.cid}:${sid}`)
-      .exec().catch(function stateFailed(err: unknown) {
-        conn.log.warn("Cannot remove subscription from Redis", { sid, error: errorText(err) });
-      });
+    Promise.all([
+      deps.redis.srem(deps.keys.clientReqs(conn.cid), sid),
+      deps.redis.hdel(deps.keys.subscriptions, `${conn.cid}:${sid}`),
+    ]).catch(function stateFailed(err: unknown) {
+      conn.log.warn("Cannot remove subscription from Redis", { sid, error: errorText(err) });
+    });
     return true;
   }
 }
