@@ -54,9 +54,14 @@ export function serviceSuite(env: Record<string, string> = {}) {
     })();
   }
   return {
-    test(name: string, fn: (fx: ServiceFixture) => Promise<void>) {
+    test(
+      name: string,
+      fn: (fx: ServiceFixture) => Promise<void>,
+      options: { ignore?: boolean } = {},
+    ) {
       Deno.test({
         name,
+        ignore: options.ignore ?? false,
         sanitizeOps: false,
         sanitizeResources: false,
         fn: async () => await fn(await get()),
